@@ -1,0 +1,1 @@
+"""User accounts, roles, API tokens and login."""

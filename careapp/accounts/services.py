@@ -1,0 +1,121 @@
+"""Account rules: creating users, checking passwords, API tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from careapp.accounts.models import PARTNER_ROLES, ApiToken, Role, User
+from careapp.core import audit
+from careapp.core.db import db, write_transaction
+from careapp.core.errors import BadInput, Conflict, Forbidden, NotAuthenticated, NotFound
+from careapp.partners.models import PartnerOrganisation
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def normalise_login(login: str) -> str:
+    return login.strip().lower()
+
+
+def check_login_form(login: str) -> str:
+    """A login is a mainland mobile number (11 digits, 1[3-9]...) or an e-mail address."""
+    login = normalise_login(login)
+    if not (MOBILE.match(login) or EMAIL.match(login)):
+        raise BadInput("Log in with a mobile number (11 digits starting 13-19) or an e-mail address.",
+                       fields={"login": "mobile number or e-mail"})
+    return login
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadInput(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
+                       fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"})
+
+
+def hash_password(password: str) -> str:
+    # scrypt by default (Werkzeug); tests lower the cost through PASSWORD_HASH_METHOD.
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def new_user(*, login: str, password: str, role: Role, name: str, now: datetime,
+             email: str | None = None, phone: str | None = None,
+             partner_id: int | None = None, household_id: int | None = None) -> User:
+    """Build a user inside the caller's write transaction (validated, unique login)."""
+    login = check_login_form(login)
+    check_password_strength(password)
+    if db.session.scalar(sa.select(User.id).where(User.login == login)) is not None:
+        raise Conflict("That login is already registered.", code="login_taken", fields={"login": "taken"})
+    if role in PARTNER_ROLES:
+        if partner_id is None or db.session.get(PartnerOrganisation, partner_id) is None:
+            raise BadInput("A partner account needs an existing partner.", fields={"partner_id": "required"})
+    elif partner_id is not None:
+        raise BadInput("Only partner accounts belong to a partner.", fields={"partner_id": "not allowed"})
+    if role == Role.family and household_id is None:
+        raise BadInput("A family account needs a household.", fields={"household_id": "required"})
+    if phone is None and MOBILE.match(login):
+        phone = login
+    if email is None and EMAIL.match(login):
+        email = login
+    user = User(login=login, password_hash=hash_password(password), role=role, name=name.strip() or login,
+                email=email, phone=phone, partner_id=partner_id, household_id=household_id, created_at=now)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create_user(*, by: User | None, now: datetime, **fields) -> User:
+    """Create a staff or family account. ``by=None`` is the command line (the operator)."""
+    role = Role(fields["role"])
+    if by is not None and not by.can_create_account(role, fields.get("partner_id")):
+        raise Forbidden("You may not create that kind of account.")
+    with write_transaction():
+        user = new_user(now=now, **fields)
+        audit.record("user.created", user, actor=by, now=now, after={"login": user.login, "role": user.role})
+        return user
+
+
+def authenticate(login: str, password: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.login == normalise_login(login)))
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        raise NotAuthenticated("Wrong login or password.", code="bad_credentials")
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, *, now: datetime) -> tuple[str, ApiToken]:
+    """A new bearer token; the plain token is returned once and only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    with write_transaction():
+        row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now,
+                       expires_at=now + timedelta(hours=current_app.config["TOKEN_HOURS"]))
+        db.session.add(row)
+        db.session.flush()
+        audit.record("token.issued", row, actor=user, now=now)
+        return token, row
+
+
+def user_for_token(token: str, *, now: datetime) -> User:
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or not row.is_valid_at(now) or not row.user.active:
+        raise NotAuthenticated("The token is unknown, expired or revoked.", code="bad_token")
+    return row.user
+
+
+def revoke_token(token_id: int, *, by: User, now: datetime) -> None:
+    with write_transaction():
+        row = db.session.get(ApiToken, token_id)
+        if row is None or row.user_id != by.id:
+            raise NotFound("No such token.")
+        row.revoked_at = now
+        audit.record("token.revoked", row, actor=by, now=now)

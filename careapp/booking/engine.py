@@ -1,0 +1,324 @@
+"""The booking engine: how any care slot is taken, released and handed on.
+
+Locking rule (after pretix): every change to a slot's places runs in one
+``write_transaction`` that locks the slot row (SQLite: the database, taken by
+``BEGIN IMMEDIATE``) and then re-counts under the lock. Invariant: for every
+slot, bookings holding a place (confirmed, offered, checked in/out, no-show)
+never exceed its capacity. Every change writes an audit entry in the same
+transaction. ``now`` and the acting user are always arguments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from careapp.accounts.models import User
+from careapp.booking.models import HOLDS_PLACE, Booking, BookingStatus, EndReason
+from careapp.booking.policies import policy_for
+from careapp.core import audit
+from careapp.core.db import db, lock_for_update, write_transaction
+from careapp.core.errors import Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.timefmt import format_local
+from careapp.households.models import CareRecipient
+from careapp.partners.models import FillPolicy, Slot, SlotStatus
+
+# How early before the start partner staff may check someone in.
+CHECK_IN_OPENS_BEFORE = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    booking: Booking
+    waitlist_position: int | None
+
+
+# --- counting (always under the slot lock when a decision depends on it) ---
+
+def places_held(slot_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Booking)
+        .where(Booking.slot_id == slot_id, Booking.status.in_(HOLDS_PLACE))) or 0
+
+
+def waitlist_position(booking: Booking) -> int | None:
+    """1 for the head of the waitlist, in arrival order; None when not waitlisted."""
+    if booking.status != BookingStatus.waitlisted:
+        return None
+    ahead = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Booking)
+        .where(Booking.slot_id == booking.slot_id, Booking.status == BookingStatus.waitlisted,
+               Booking.waitlist_order < booking.waitlist_order))
+    return ahead + 1
+
+
+def _has_live_booking(slot_id: int, recipient_id: int) -> bool:
+    return db.session.scalar(sa.select(Booking.id).where(
+        Booking.slot_id == slot_id, Booking.recipient_id == recipient_id,
+        Booking.status != BookingStatus.cancelled)) is not None
+
+
+def _next_waitlist_order(slot_id: int) -> int:
+    top = db.session.scalar(sa.select(sa.func.max(Booking.waitlist_order)).where(Booking.slot_id == slot_id))
+    return (top or 0) + 1
+
+
+# --- loading with access checks ---
+
+def _lock_slot(slot_id: int, *, guard: bool = True) -> Slot:
+    slot = lock_for_update(Slot, slot_id, guard=guard)
+    if slot is None:
+        raise NotFound("No such slot.")
+    return slot
+
+
+def _load_booking(booking_id: int) -> Booking:
+    """Lock the booking's slot first (the one lock order), then read the booking fresh."""
+    slot_id = db.session.scalar(sa.select(Booking.slot_id).where(Booking.id == booking_id))
+    if slot_id is None:
+        raise NotFound("No such booking.")
+    _lock_slot(slot_id)
+    return db.session.scalar(
+        sa.select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True))
+
+
+def _require_household_access(user: User, recipient: CareRecipient) -> None:
+    if not user.can_act_for_household(recipient.household_id):
+        raise Forbidden("You may only book and cancel for your own household.")
+
+
+def _require_partner_staff(user: User, slot: Slot) -> None:
+    if not user.belongs_to_partner(slot.service.partner_id):
+        raise Forbidden("Only this partner's staff may record attendance.")
+
+
+def _set_status(booking: Booking, status: BookingStatus, action: str, *, by: User | None, now: datetime,
+                **changes) -> None:
+    before = booking.snapshot()
+    booking.status = status
+    booking.updated_at = now
+    for field, value in changes.items():
+        setattr(booking, field, value)
+    audit.record(action, booking, actor=by, now=now, before=before, after=booking.snapshot())
+
+
+# --- booking ---
+
+def book(slot_id: int, recipient_id: int, *, by: User, now: datetime) -> BookingResult:
+    """Confirm a place while one is free, otherwise join the waitlist in arrival order."""
+    guard = current_app.config["BOOKING_GUARD"]
+    with write_transaction(guard=guard):
+        slot = _lock_slot(slot_id, guard=guard)
+        recipient = db.session.get(CareRecipient, recipient_id)
+        if recipient is None:
+            raise NotFound("No such household member.")
+        _require_household_access(by, recipient)
+        _check_slot_bookable(slot, now)
+        policy = policy_for(slot.service.kind)
+        policy.check_eligible(recipient, slot, current_app.config)
+        policy.check_booking_open(slot, now)
+        duplicate = Conflict(f"{recipient.name} already has a booking in this slot.", code="duplicate_booking")
+        if _has_live_booking(slot.id, recipient.id):
+            raise duplicate
+        if places_held(slot.id) < slot.capacity:
+            status, order = BookingStatus.confirmed, None
+        else:
+            status, order = BookingStatus.waitlisted, _next_waitlist_order(slot.id)
+        booking = Booking(slot_id=slot.id, recipient_id=recipient.id, status=status, waitlist_order=order,
+                          booked_by_id=by.id, created_at=now, updated_at=now)
+        db.session.add(booking)
+        try:
+            db.session.flush()
+        except IntegrityError:  # the database constraint, should a racing request get past the check
+            raise duplicate from None
+        audit.record(f"booking.{status.value}", booking, actor=by, now=now, after=booking.snapshot())
+        return BookingResult(booking, waitlist_position(booking))
+
+
+def _check_slot_bookable(slot: Slot, now: datetime) -> None:
+    service = slot.service
+    if slot.status != SlotStatus.open:
+        raise RuleRefused(f"This slot is {slot.status.value}.", code="slot_not_open")
+    if not (service.active and service.partner.approved):
+        raise RuleRefused("This service is not taking bookings.", code="service_unavailable")
+    if now >= slot.starts_at:
+        raise RuleRefused("This slot has already started.", code="past_cutoff",
+                          fields={"cutoff": slot.starts_at.isoformat()})
+
+
+def cancel(booking_id: int, *, by: User, now: datetime) -> Booking:
+    """Cancel a booking or leave a waitlist; a freed place goes to the waitlist head at once."""
+    with write_transaction():
+        booking = _load_booking(booking_id)
+        _require_household_access(by, booking.recipient)
+        if booking.status == BookingStatus.confirmed:
+            policy_for(booking.slot.service.kind).check_cancellation_open(booking.slot, now)
+        elif booking.status not in (BookingStatus.waitlisted, BookingStatus.offered):
+            raise Conflict(f"A booking that is {booking.status.value} cannot be cancelled.", code="wrong_state")
+        held = booking.status in HOLDS_PLACE
+        _end(booking, EndReason.cancelled, by=by, now=now)
+        if held:
+            fill_freed_places(booking.slot, now=now, by=by)
+        return booking
+
+
+def _end(booking: Booking, reason: EndReason, *, by: User | None, now: datetime) -> None:
+    _set_status(booking, BookingStatus.cancelled, f"booking.{reason.value}", by=by, now=now,
+                cancelled_at=now, end_reason=reason, offer_expires_at=None)
+
+
+def fill_freed_places(slot: Slot, *, now: datetime, by: User | None) -> list[Booking]:
+    """Hand free places to the waitlist head, in arrival order, until none is free.
+
+    Call inside a write transaction holding the slot lock. Confirms at once
+    when the service's fill policy is ``auto``; otherwise offers the place
+    until the offer expires (never later than booking closes). After booking
+    has closed the waitlist is closed too and nothing moves.
+    """
+    policy = policy_for(slot.service.kind)
+    closes = policy.booking_closes_at(slot)
+    if slot.status != SlotStatus.open or now >= closes:
+        return []
+    free = slot.capacity - places_held(slot.id)
+    if free <= 0:
+        return []
+    head = db.session.scalars(
+        sa.select(Booking).where(Booking.slot_id == slot.id, Booking.status == BookingStatus.waitlisted)
+        .order_by(Booking.waitlist_order).limit(free)).all()
+    service = slot.service
+    for booking in head:
+        if service.fill_policy == FillPolicy.auto:
+            _set_status(booking, BookingStatus.confirmed, "booking.promoted", by=by, now=now)
+        else:
+            expires = min(now + timedelta(hours=service.offer_hours), closes)
+            _set_status(booking, BookingStatus.offered, "booking.offered", by=by, now=now,
+                        offer_expires_at=expires)
+    return head
+
+
+# --- offers ---
+
+def accept_offer(booking_id: int, *, by: User, now: datetime) -> Booking:
+    with write_transaction():
+        booking = _load_booking(booking_id)
+        _require_household_access(by, booking.recipient)
+        _require_live_offer(booking, now)
+        _set_status(booking, BookingStatus.confirmed, "booking.offer_accepted", by=by, now=now,
+                    offer_expires_at=None)
+        return booking
+
+
+def decline_offer(booking_id: int, *, by: User, now: datetime) -> Booking:
+    with write_transaction():
+        booking = _load_booking(booking_id)
+        _require_household_access(by, booking.recipient)
+        _require_live_offer(booking, now)
+        _end(booking, EndReason.declined, by=by, now=now)
+        fill_freed_places(booking.slot, now=now, by=by)
+        return booking
+
+
+def _require_live_offer(booking: Booking, now: datetime) -> None:
+    if booking.status != BookingStatus.offered:
+        raise Conflict(f"This booking is {booking.status.value}, not an open offer.", code="wrong_state")
+    if now >= booking.offer_expires_at:
+        raise RuleRefused(f"This offer expired at {format_local(booking.offer_expires_at)}.",
+                          code="offer_expired")
+
+
+def expire_offers(*, now: datetime) -> int:
+    """Cancel offers not accepted in time and pass each place on. (A scheduler job.)"""
+    due = db.session.execute(
+        sa.select(Booking.id, Booking.slot_id)
+        .where(Booking.status == BookingStatus.offered, Booking.offer_expires_at <= now)
+        .order_by(Booking.slot_id, Booking.id)).all()
+    db.session.rollback()  # end the read; each slot gets its own short write transaction
+    expired = 0
+    for booking_id, _slot_id in due:
+        with write_transaction():
+            booking = _load_booking(booking_id)
+            # Re-check under the lock: the family may have accepted meanwhile.
+            if booking.status != BookingStatus.offered or booking.offer_expires_at > now:
+                continue
+            _end(booking, EndReason.offer_expired, by=None, now=now)
+            fill_freed_places(booking.slot, now=now, by=None)
+            expired += 1
+    return expired
+
+
+# --- attendance ---
+
+def check_in(booking_id: int, *, by: User, now: datetime) -> Booking:
+    with write_transaction():
+        booking = _load_booking(booking_id)
+        _require_partner_staff(by, booking.slot)
+        if booking.status != BookingStatus.confirmed:
+            raise Conflict(f"Only a confirmed booking can be checked in; this one is {booking.status.value}.",
+                           code="wrong_state")
+        opens = booking.slot.starts_at - CHECK_IN_OPENS_BEFORE
+        if now < opens:
+            raise RuleRefused(f"Check-in opens at {format_local(opens)}.", code="too_early")
+        _set_status(booking, BookingStatus.checked_in, "booking.checked_in", by=by, now=now,
+                    checked_in_at=now, checked_in_by_id=by.id)
+        return booking
+
+
+def check_out(booking_id: int, *, by: User, now: datetime) -> Booking:
+    with write_transaction():
+        booking = _load_booking(booking_id)
+        _require_partner_staff(by, booking.slot)
+        if booking.status != BookingStatus.checked_in:
+            raise Conflict(f"Only someone checked in can be checked out; this booking is "
+                           f"{booking.status.value}.", code="wrong_state")
+        _set_status(booking, BookingStatus.checked_out, "booking.checked_out", by=by, now=now,
+                    checked_out_at=now, checked_out_by_id=by.id)
+        return booking
+
+
+# --- slot changes by the partner ---
+
+def set_capacity(slot_id: int, capacity: int, *, by: User, now: datetime) -> Slot:
+    """Change a slot's capacity; never below the places already held. More places go to the waitlist."""
+    with write_transaction():
+        slot = _lock_slot(slot_id)
+        if not by.manages_partner(slot.service.partner_id):
+            raise Forbidden("Only this partner's manager may change capacity.")
+        if capacity < 0:
+            raise RuleRefused("Capacity cannot be negative.", code="bad_capacity", fields={"capacity": "min 0"})
+        held = places_held(slot.id)
+        if capacity < held:
+            raise RuleRefused(f"{held} places are already booked; capacity cannot go below {held}.",
+                              code="capacity_below_bookings", fields={"capacity": f"at least {held}"})
+        limit = policy_for(slot.service.kind).capacity_limit(slot)
+        if limit is not None and capacity > limit:
+            raise RuleRefused(f"The rules for this service allow at most {limit} places.",
+                              code="capacity_above_limit", fields={"capacity": f"at most {limit}"})
+        before = {"capacity": slot.capacity}
+        slot.capacity = capacity
+        audit.record("slot.capacity_changed", slot, actor=by, now=now, before=before, after={"capacity": capacity})
+        fill_freed_places(slot, now=now, by=by)
+        return slot
+
+
+def cancel_slot(slot_id: int, *, by: User, now: datetime) -> Slot:
+    """The partner cancels a slot: every live booking in it ends."""
+    with write_transaction():
+        slot = _lock_slot(slot_id)
+        if not by.manages_partner(slot.service.partner_id):
+            raise Forbidden("Only this partner's manager may cancel a slot.")
+        if slot.status == SlotStatus.cancelled:
+            raise Conflict("This slot is already cancelled.", code="wrong_state")
+        if now >= slot.starts_at:
+            raise RuleRefused("A slot that has started cannot be cancelled.", code="past_cutoff")
+        bookings = db.session.scalars(sa.select(Booking).where(
+            Booking.slot_id == slot.id,
+            Booking.status.in_([BookingStatus.confirmed, BookingStatus.waitlisted, BookingStatus.offered]))).all()
+        for booking in bookings:
+            _end(booking, EndReason.slot_cancelled, by=by, now=now)
+        audit.record("slot.cancelled", slot, actor=by, now=now, before={"status": slot.status.value},
+                     after={"status": SlotStatus.cancelled.value})
+        slot.status = SlotStatus.cancelled
+        return slot

@@ -1,0 +1,108 @@
+"""What differs between service kinds: who may book, when booking closes, how many fit.
+
+The engine asks the slot's policy; it never branches on the kind itself. Each
+care service package (daycare, meals, childcare) defines its policy as a
+subclass of :class:`ServicePolicy`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from careapp.core.errors import RuleRefused
+from careapp.core.timefmt import format_local
+from careapp.households.models import CareRecipient, RecipientKind
+from careapp.partners.models import ServiceKind, Slot
+from careapp.core.timefmt import local_date
+
+
+def ineligible(rule: str, message: str) -> RuleRefused:
+    """A refusal that names the rule, e.g. code ``ineligible`` with fields {"rule": "min_age"}."""
+    return RuleRefused(message, code="ineligible", fields={"rule": rule})
+
+
+class ServicePolicy:
+    kind: ServiceKind = ServiceKind.activity
+    # Which household members the kind serves; None: anyone.
+    recipient_kinds: frozenset[RecipientKind] | None = None
+    default_booking_cutoff_minutes = 0
+    default_cancel_cutoff_minutes = 0
+
+    # --- eligibility ---
+
+    def check_eligible(self, recipient: CareRecipient, slot: Slot, settings: Mapping[str, Any]) -> None:
+        """Raise ``ineligible`` naming the first rule the recipient fails on the slot's date."""
+        service = slot.service
+        if self.recipient_kinds is not None and recipient.kind not in self.recipient_kinds:
+            wanted = " or ".join(sorted(k.value for k in self.recipient_kinds))
+            raise ineligible("recipient_kind", f"{service.name} is for {wanted} members only.")
+        day = local_date(slot.starts_at)
+        years, months = recipient.age_on(day), recipient.age_in_months_on(day)
+        min_years = self.min_age_years(service, settings)
+        if min_years is not None and years < min_years:
+            raise ineligible("min_age", f"{service.name} is for people aged {min_years} or more; "
+                                        f"{recipient.name} will be {years} on that day.")
+        if service.max_age_years is not None and years > service.max_age_years:
+            raise ineligible("max_age", f"{service.name} is for people aged {service.max_age_years} or less.")
+        if service.min_age_months is not None and months < service.min_age_months:
+            raise ineligible("min_age", f"{service.name} takes children from {service.min_age_months} months; "
+                                        f"{recipient.name} will be {months} months old on that day.")
+        if service.max_age_months is not None and months > service.max_age_months:
+            raise ineligible("max_age", f"{service.name} takes children up to {service.max_age_months} months; "
+                                        f"{recipient.name} will be {months} months old on that day.")
+        levels = service.accepted_ability_levels
+        if levels is not None and (recipient.ability_level is None or recipient.ability_level not in levels):
+            accepted = ", ".join(str(level) for level in sorted(levels))
+            raise ineligible("ability_level", f"{service.name} accepts ability levels {accepted}; "
+                                              f"{recipient.name}'s level is {recipient.ability_level}.")
+
+    def min_age_years(self, service, settings: Mapping[str, Any]) -> int | None:
+        return service.min_age_years
+
+    # --- cutoffs ---
+
+    def booking_closes_at(self, slot: Slot) -> datetime:
+        minutes = slot.service.booking_cutoff_minutes
+        return slot.starts_at - timedelta(minutes=self.default_booking_cutoff_minutes if minutes is None else minutes)
+
+    def cancellation_closes_at(self, slot: Slot) -> datetime:
+        minutes = slot.service.cancel_cutoff_minutes
+        return slot.starts_at - timedelta(minutes=self.default_cancel_cutoff_minutes if minutes is None else minutes)
+
+    def check_booking_open(self, slot: Slot, now: datetime) -> None:
+        closes = self.booking_closes_at(slot)
+        if now >= closes:
+            raise RuleRefused(f"Booking for this slot closed at {format_local(closes)}.", code="past_cutoff",
+                              fields={"cutoff": closes.isoformat()})
+
+    def check_cancellation_open(self, slot: Slot, now: datetime) -> None:
+        closes = self.cancellation_closes_at(slot)
+        if now >= closes:
+            raise RuleRefused(f"Cancellation for this slot closed at {format_local(closes)}.",
+                              code="past_cutoff", fields={"cutoff": closes.isoformat()})
+
+    # --- capacity ---
+
+    def capacity_limit(self, slot: Slot) -> int | None:
+        """The most places the kind's rules allow in this slot (None: no rule beyond the partner's)."""
+        return None
+
+
+class ActivityPolicy(ServicePolicy):
+    """Activities and the reading room: open to every household member."""
+
+
+@cache
+def _registry() -> dict[ServiceKind, ServicePolicy]:
+    from careapp.childcare.policy import ChildcarePolicy
+    from careapp.daycare.policy import DaycarePolicy
+    from careapp.meals.policy import MealPolicy
+
+    policies = [DaycarePolicy(), MealPolicy(), ChildcarePolicy(), ActivityPolicy()]
+    return {policy.kind: policy for policy in policies}
+
+
+def policy_for(kind: ServiceKind) -> ServicePolicy:
+    return _registry()[kind]

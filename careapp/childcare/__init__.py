@@ -1,0 +1,1 @@
+"""Childcare (托育) and after-school care."""

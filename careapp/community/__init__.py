@@ -1,0 +1,1 @@
+"""Community staff: partners and their slots, booking on behalf of residents."""

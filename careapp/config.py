@@ -1,0 +1,83 @@
+"""Settings from CAREAPP_* environment variables, with the defaults DOMAIN.md gives.
+
+Everything is read once in ``create_app``; code reads ``current_app.config``.
+Tests pass overrides to ``create_app(config)`` instead of touching the environment.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+FALSE_WORDS = {"0", "off", "false", "no"}
+
+
+def database_url(url: str) -> str:
+    """Accept the usual ``postgresql://user@host/db`` form and use psycopg 3 for it."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    return default if value is None else value.strip().lower() not in FALSE_WORDS
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {value!r}") from None
+
+
+def secret_key(instance_path: str) -> str:
+    """Generated once and kept in the instance folder, so sessions survive restarts and workers agree."""
+    path = Path(instance_path) / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    timezone = env.get("CAREAPP_TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SystemExit(f"CAREAPP_TIMEZONE {timezone!r} is not a known time zone") from None
+    default_db = "sqlite:///" + str(Path(instance_path) / "careapp.db")
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("CAREAPP_DATABASE_URL") or default_db),
+        "SECRET_KEY": env.get("CAREAPP_SECRET_KEY") or secret_key(instance_path),
+        "TIMEZONE": timezone,
+        # Flask-Limiter: on by default; "off" for load tests and benchmarks.
+        "RATELIMIT_ENABLED": _flag(env, "CAREAPP_RATE_LIMITS", True),
+        "RATELIMIT_STORAGE_URI": env.get("CAREAPP_RATE_LIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("CAREAPP_LOGIN_RATE_LIMIT", "5 per minute"),
+        "REGISTER_RATE_LIMIT": env.get("CAREAPP_REGISTER_RATE_LIMIT", "10 per hour"),
+        # Care rules (DOMAIN.md settings).
+        "DAYCARE_MIN_AGE": _int(env, "CAREAPP_DAYCARE_MIN_AGE", 60),
+        # Accounts.
+        "TOKEN_HOURS": _int(env, "CAREAPP_TOKEN_HOURS", 24 * 30),
+        "PASSWORD_HASH_METHOD": env.get("CAREAPP_PASSWORD_HASH", "scrypt"),
+        # The slot lock of the booking engine. Only the concurrency control test turns it off.
+        "BOOKING_GUARD": _flag(env, "CAREAPP_BOOKING_GUARD", True),
+        # Start the in-process scheduler (only `careapp demo` sets this; web workers never do).
+        "RUN_SCHEDULER": False,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    }

@@ -1,0 +1,1 @@
+"""Shared building blocks every care service uses: clock, errors, database helpers, audit."""

@@ -1,0 +1,153 @@
+"""Database foundations shared by every model.
+
+- ``db``: Flask-SQLAlchemy over a typed ``DeclarativeBase`` whose naming
+  convention gives Alembic stable constraint names.
+- ``UTCDateTime``: times are stored in UTC and always come back aware.
+- ``write_transaction()``: the one way a rule writes. On SQLite it starts with
+  ``BEGIN IMMEDIATE`` so the write lock is taken up front (WAL + busy timeout);
+  on PostgreSQL it sets a short lock timeout. Rules then lock the capacity row
+  they change with :func:`lock_for_update` and re-check under the lock.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from typing import Iterator, TypeVar
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# How long a writer waits for a lock before the request is answered "busy".
+LOCK_TIMEOUT_SECONDS = 10
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """An aware datetime stored as UTC (naive UTC text on SQLite, timestamptz on PostgreSQL)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use an aware datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# --- SQLite: WAL, busy timeout, foreign keys, and BEGIN IMMEDIATE for writers ---
+
+_begin_immediate: ContextVar[bool] = ContextVar("careapp_begin_immediate", default=False)
+_in_write: ContextVar[bool] = ContextVar("careapp_in_write_transaction", default=False)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own
+    # transaction handling would defer it and could not take the lock up front).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_SECONDS * 1000}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
+
+
+@contextmanager
+def write_transaction(*, guard: bool = True) -> Iterator[sa.orm.Session]:
+    """Run a block as one write transaction: commit on success, roll back on error.
+
+    Nested calls join the outer transaction, so rules compose (cancel -> fill
+    the freed place) and still commit once. Any read-only transaction the
+    request had open is ended first: a writer must start from a fresh snapshot
+    with the lock in hand. ``guard=False`` exists only for the concurrency
+    control test, which shows the race that the guard prevents.
+    """
+    session = db.session()  # the request's Session behind the scoped proxy
+    if _in_write.get():
+        yield session
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("unsaved changes outside write_transaction(); every write goes through a rule")
+    if session.in_transaction():
+        session.commit()
+    immediate = _begin_immediate.set(guard)
+    try:
+        connection = session.connection()
+    finally:
+        _begin_immediate.reset(immediate)
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+    inside = _in_write.set(True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _in_write.reset(inside)
+
+
+M = TypeVar("M")
+
+
+def lock_for_update(model: type[M], ident: int, *, guard: bool = True) -> M | None:
+    """Load a row and lock it for the rest of the transaction.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE``. SQLite: the whole database is
+    already locked by ``BEGIN IMMEDIATE``; the select just reads fresh data.
+    """
+    stmt = sa.select(model).where(model.id == ident).execution_options(populate_existing=True)
+    if guard:
+        stmt = stmt.with_for_update()
+    return db.session.scalar(stmt)
+
+
+def utcnow_default() -> datetime:
+    """Column default for created_at stamps written by the database layer (not a rule's clock)."""
+    return datetime.now(timezone.utc)
+
+
+def render_item_for_alembic(type_, obj, autogen_context):
+    """Write UTCDateTime into migrations as a plain timezone-aware DateTime, so migrations never import app code."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

@@ -1,0 +1,1 @@
+"""Elderly day care (日间照料)."""

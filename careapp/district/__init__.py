@@ -1,0 +1,1 @@
+"""The sub-district's structure: communities, grids and buildings."""

@@ -1,0 +1,1 @@
+"""The family's pages: household members and upcoming bookings."""

@@ -1,0 +1,1 @@
+"""Households and the people careapp cares for (elders and children)."""

@@ -1,0 +1,1 @@
+"""Meal help for elders (老年助餐)."""

@@ -1,0 +1,1 @@
+"""Partner organisations, their service points, services and slots."""

@@ -1,0 +1,207 @@
+"""Partner rules: organisations, service points, services, and publishing slots."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from careapp.accounts.models import User
+from careapp.booking.policies import policy_for
+from careapp.core import audit
+from careapp.core.db import db, write_transaction
+from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.timefmt import from_local
+from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisation, Service, ServiceKind,
+                                     ServicePoint, Slot, SlotPattern, SlotStatus)
+
+# How far ahead a new weekly pattern opens slots at once (the scheduler keeps it topped up).
+DEFAULT_OPEN_DAYS = 14
+
+
+def _require_name(name: str | None, field: str = "name") -> str:
+    name = (name or "").strip()
+    if not name:
+        raise BadInput("Please give a name.", fields={field: "required"})
+    return name
+
+
+def _check_coordinates(latitude: float, longitude: float) -> None:
+    if not -90 <= latitude <= 90:
+        raise BadInput("Latitude is between -90 and 90.", fields={"latitude": "-90..90"})
+    if not -180 <= longitude <= 180:
+        raise BadInput("Longitude is between -180 and 180.", fields={"longitude": "-180..180"})
+
+
+def _existing_partner(partner_id: int) -> PartnerOrganisation:
+    partner = db.session.get(PartnerOrganisation, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.")
+    return partner
+
+
+def _managed_partner(partner_id: int, by: User) -> PartnerOrganisation:
+    partner = _existing_partner(partner_id)
+    if not by.manages_partner(partner_id):
+        raise Forbidden("Only this partner's manager or an admin may do that.")
+    return partner
+
+
+def create_partner(*, name: str, kind: PartnerKind, by: User, now: datetime, phone: str | None = None) -> PartnerOrganisation:
+    """Community staff and admins add a partner; added this way it is approved at once."""
+    if not by.is_district:
+        raise Forbidden("Only community staff and admins add partners.")
+    name = _require_name(name)
+    with write_transaction():
+        if db.session.scalar(sa.select(PartnerOrganisation.id).where(PartnerOrganisation.name == name)):
+            raise Conflict("A partner of that name exists already.", code="duplicate_name", fields={"name": "taken"})
+        partner = PartnerOrganisation(name=name, kind=kind, approved=True, phone=phone, created_at=now)
+        db.session.add(partner)
+        db.session.flush()
+        audit.record("partner.created", partner, actor=by, now=now, after=partner.as_dict())
+        return partner
+
+
+def add_service_point(*, partner_id: int, name: str, address: str, latitude: float, longitude: float,
+                      by: User, now: datetime) -> ServicePoint:
+    name = _require_name(name)
+    _check_coordinates(latitude, longitude)
+    with write_transaction():
+        _existing_partner(partner_id)
+        if not (by.is_district or by.manages_partner(partner_id)):
+            raise Forbidden("Only this partner's manager, community staff or an admin may add service points.")
+        point = ServicePoint(partner_id=partner_id, name=name, address=(address or "").strip(),
+                             latitude=latitude, longitude=longitude)
+        db.session.add(point)
+        db.session.flush()
+        audit.record("service_point.created", point, actor=by, now=now, after=point.as_dict())
+        return point
+
+
+def create_service(*, partner_id: int, kind: ServiceKind, name: str, capacity: int, service_point_id: int,
+                   by: User, now: datetime, fill_policy: FillPolicy = FillPolicy.auto, **settings) -> Service:
+    """A partner's manager publishes a service of a kind; its settings tune that kind's policy."""
+    name = _require_name(name)
+    if capacity < 0:
+        raise BadInput("Capacity cannot be negative.", fields={"capacity": "min 0"})
+    for field in ("booking_cutoff_minutes", "cancel_cutoff_minutes"):
+        if settings.get(field) is not None and settings[field] < 0:
+            raise BadInput("A cutoff is minutes before the start, 0 or more.", fields={field: "min 0"})
+    with write_transaction():
+        _managed_partner(partner_id, by)
+        point = db.session.get(ServicePoint, service_point_id)
+        if point is None or point.partner_id != partner_id:
+            raise BadInput("Choose one of this partner's service points.", fields={"service_point_id": "unknown"})
+        service = Service(partner_id=partner_id, service_point_id=point.id, kind=kind, name=name,
+                          default_capacity=capacity, fill_policy=fill_policy, **settings)
+        db.session.add(service)
+        db.session.flush()
+        audit.record("service.created", service, actor=by, now=now, after=service.as_dict())
+        return service
+
+
+def _publishable_service(service_id: int, by: User) -> Service:
+    service = db.session.get(Service, service_id)
+    if service is None:
+        raise NotFound("No such service.")
+    if not by.manages_partner(service.partner_id):
+        raise Forbidden("Only this partner's manager or an admin may publish slots.")
+    if not service.partner.approved:
+        raise RuleRefused("This partner is not approved yet; it cannot publish slots.", code="partner_not_approved")
+    return service
+
+
+def _check_capacity(service: Service, capacity: int, starts_at: datetime, ends_at: datetime) -> None:
+    if capacity < 0:
+        raise BadInput("Capacity cannot be negative.", fields={"capacity": "min 0"})
+    limit = policy_for(service.kind).capacity_limit(Slot(service=service, capacity=capacity,
+                                                         starts_at=starts_at, ends_at=ends_at))
+    if limit is not None and capacity > limit:
+        raise RuleRefused(f"The rules for this service allow at most {limit} places.",
+                          code="capacity_above_limit", fields={"capacity": f"at most {limit}"})
+
+
+def create_slot(*, service_id: int, starts_at: datetime, ends_at: datetime, by: User, now: datetime,
+                capacity: int | None = None) -> Slot:
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise BadInput("Give times with their offset, e.g. 2026-12-01T08:30:00+08:00.",
+                       fields={"starts_at": "needs offset"})
+    if ends_at <= starts_at:
+        raise BadInput("A slot must end after it starts.", fields={"ends_at": "after starts_at"})
+    if starts_at <= now:
+        raise BadInput("A slot must start in the future.", fields={"starts_at": "in the past"})
+    with write_transaction():
+        service = _publishable_service(service_id, by)
+        capacity = service.default_capacity if capacity is None else capacity
+        _check_capacity(service, capacity, starts_at, ends_at)
+        if _slot_exists(service.id, starts_at):
+            raise Conflict("This service already has a slot starting then.", code="duplicate_slot",
+                           fields={"starts_at": "taken"})
+        slot = _new_slot(service, starts_at, ends_at, capacity, now)
+        audit.record("slot.created", slot, actor=by, now=now,
+                     after={"starts_at": starts_at, "ends_at": ends_at, "capacity": capacity})
+        return slot
+
+
+def _slot_exists(service_id: int, starts_at: datetime) -> bool:
+    return db.session.scalar(sa.select(Slot.id).where(Slot.service_id == service_id, Slot.starts_at == starts_at)) \
+        is not None
+
+
+def _new_slot(service: Service, starts_at: datetime, ends_at: datetime, capacity: int, now: datetime,
+              pattern: SlotPattern | None = None) -> Slot:
+    slot = Slot(service_id=service.id, starts_at=starts_at, ends_at=ends_at, capacity=capacity,
+                status=SlotStatus.open, created_at=now, pattern_id=pattern.id if pattern else None)
+    db.session.add(slot)
+    db.session.flush()
+    return slot
+
+
+def add_weekly_pattern(*, service_id: int, weekdays: list[int], start_time: time, end_time: time,
+                       valid_from: date, by: User, now: datetime, capacity: int | None = None,
+                       valid_until: date | None = None, open_days: int = DEFAULT_OPEN_DAYS) -> list[SlotPattern]:
+    """A weekly recurring slot on the given weekdays (0 = Monday), opened at once for ``open_days``."""
+    if not weekdays or any(day not in range(7) for day in weekdays):
+        raise BadInput("Choose at least one weekday.", fields={"weekdays": "0 (Mon) to 6 (Sun)"})
+    if end_time <= start_time:
+        raise BadInput("A slot must end after it starts.", fields={"end_time": "after start_time"})
+    if valid_until is not None and valid_until < valid_from:
+        raise BadInput("The pattern must end after it starts.", fields={"valid_until": "after valid_from"})
+    with write_transaction():
+        service = _publishable_service(service_id, by)
+        capacity = service.default_capacity if capacity is None else capacity
+        _check_capacity(service, capacity, from_local(valid_from, start_time), from_local(valid_from, end_time))
+        patterns = []
+        for weekday in sorted(set(weekdays)):
+            pattern = SlotPattern(service_id=service.id, weekday=weekday, start_time=start_time,
+                                  end_time=end_time, capacity=capacity, valid_from=valid_from,
+                                  valid_until=valid_until)
+            db.session.add(pattern)
+            db.session.flush()
+            audit.record("slot_pattern.created", pattern, actor=by, now=now,
+                         after={"weekday": weekday, "start_time": start_time.isoformat(),
+                                "end_time": end_time.isoformat(), "capacity": capacity})
+            patterns.append(pattern)
+        through = now.date() + timedelta(days=open_days)
+        for pattern in patterns:
+            open_pattern_slots(pattern, through=through, now=now, by=by)
+        return patterns
+
+
+def open_pattern_slots(pattern: SlotPattern, *, through: date, now: datetime, by: User | None) -> list[Slot]:
+    """Create the pattern's missing future slots up to ``through`` (never two for one start).
+
+    Call inside a write transaction; the scheduler calls it for every pattern.
+    """
+    last = through if pattern.valid_until is None else min(through, pattern.valid_until)
+    day = max(pattern.valid_from, now.date())
+    day += timedelta(days=(pattern.weekday - day.weekday()) % 7)
+    opened = []
+    while day <= last:
+        starts_at, ends_at = from_local(day, pattern.start_time), from_local(day, pattern.end_time)
+        if starts_at > now and not _slot_exists(pattern.service_id, starts_at):
+            slot = _new_slot(pattern.service, starts_at, ends_at, pattern.capacity, now, pattern)
+            audit.record("slot.created", slot, actor=by, now=now,
+                         after={"starts_at": starts_at, "pattern_id": pattern.id})
+            opened.append(slot)
+        day += timedelta(days=7)
+    return opened

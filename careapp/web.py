@@ -1,0 +1,112 @@
+"""What every page and API response shares: login loading, error answers, template filters."""
+from __future__ import annotations
+
+from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from careapp.accounts.models import User
+from careapp.core import timefmt
+from careapp.core.db import db
+from careapp.core.errors import Busy, CareappError, NotAuthenticated, Throttled
+from careapp.extensions import login_manager
+
+RETRY_AFTER_SECONDS = 5
+
+# HTTP errors that reach the client without a domain error, by status: (code, message).
+HTTP_CODES = {
+    400: ("bad_input", "The request could not be understood."),
+    401: ("not_authenticated", "Please log in."),
+    403: ("forbidden", "You may not do that."),
+    404: ("not_found", "Nothing is here."),
+    405: ("method_not_allowed", "That method is not allowed here."),
+    413: ("too_large", "The upload is too large."),
+    429: ("throttled", "Too many attempts; please wait a minute and try again."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(error: CareappError):
+    if wants_json():
+        response = jsonify(error.as_dict())
+    else:
+        response = make_response(render_template("errors/error.html", error=error))
+    response.status_code = error.status
+    if isinstance(error, Busy):
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see that page."
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if wants_json():
+            return error_response(NotAuthenticated("Send 'Authorization: Bearer TOKEN' (POST /api/v1/tokens)."))
+        flash(login_manager.login_message, "info")
+        return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
+
+    @app.errorhandler(CareappError)
+    def on_domain_error(error: CareappError):
+        return error_response(error)
+
+    @app.errorhandler(CSRFError)
+    def on_csrf_error(error: CSRFError):
+        return error_response(CareappError("This form has expired or was not sent from careapp; "
+                                           "please go back, reload the page and try again.", code="csrf_failed"))
+
+    @app.errorhandler(OperationalError)
+    def on_database_unavailable(error: OperationalError):
+        db.session.rollback()
+        app.logger.warning("database unavailable or contended: %s", error.orig)
+        return error_response(Busy("careapp is busy for a moment; please try again in a few seconds."))
+
+    @app.errorhandler(DBAPIError)
+    def on_database_disconnect(error: DBAPIError):
+        if not error.connection_invalidated:
+            raise error
+        db.session.rollback()
+        return error_response(Busy("careapp lost its database connection; please try again in a few seconds."))
+
+    @app.errorhandler(HTTPException)
+    def on_http_error(error: HTTPException):
+        code, message = HTTP_CODES.get(error.code, ("error", error.description or "Error"))
+        if error.code == 429:
+            return error_response(Throttled(message))
+        if not wants_json() and error.code not in (404, 405, 413):
+            return error
+        domain = CareappError(message, code=code)
+        domain.status = error.code
+        response = error_response(domain)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(500)
+    def on_internal_error(error):
+        db.session.rollback()
+        domain = CareappError("Something went wrong on our side; nothing was changed. Please try again.",
+                              code="internal_error")
+        domain.status = 500
+        return error_response(domain)
+
+    app.jinja_env.filters["localtime"] = timefmt.format_local
+    app.jinja_env.filters["localdate"] = lambda moment: timefmt.format_local(moment, "%Y-%m-%d")
+    app.jinja_env.filters["localclock"] = lambda moment: timefmt.format_local(moment, "%H:%M")
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

@@ -1,0 +1,108 @@
+"""Test fixtures: a real database (SQLite by default, PostgreSQL when CAREAPP_TEST_DATABASE_URL is set),
+built once by the Alembic migrations and emptied after every test; a frozen clock; factories."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from careapp import create_app
+from careapp.config import database_url
+from careapp.core.clock import FrozenClock
+from careapp.core.db import db
+from tests import factories
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Tuesday 1 December 2026, 09:00 in the sub-district.
+START = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_database_url(tmp_path_factory) -> str:
+    url = os.environ.get("CAREAPP_TEST_DATABASE_URL")
+    if url:
+        return database_url(url)
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "careapp-test.db")
+
+
+def base_config(url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "RATELIMIT_ENABLED": False,
+        "WTF_CSRF_ENABLED": False,
+        # scrypt, cheaper: hashing is not what these tests test.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        "SECRET_KEY": "tests-only",
+    }
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory) -> str:
+    """Build the schema once with the migrations (the real path to production)."""
+    url = test_database_url(tmp_path_factory)
+    app = create_app(base_config(url), instance_path=str(tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        reset_schema()
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def reset_schema() -> None:
+    """Drop every table, including Alembic's version table, so the migrations start from nothing."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    else:
+        meta = sa.MetaData()
+        meta.reflect(db.engine)
+        meta.drop_all(db.engine)
+
+
+def empty_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{table}"')
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a test module to change settings (e.g. turn CSRF or rate limits on)."""
+    return {}
+
+
+@pytest.fixture
+def app(database, app_config, tmp_path):
+    clock = FrozenClock(START)
+    app = create_app({**base_config(database), "CLOCK": clock, **app_config}, instance_path=str(tmp_path))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def clock(app) -> FrozenClock:
+    return app.extensions["careapp.clock"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app, clock):
+    """A small district with one partner of each kind, services, slots and families (see factories.World)."""
+    return factories.World.build(clock.now())
