@@ -1,0 +1,184 @@
+"""Read models for pages and the API: slots with their counts, rosters, a household's bookings.
+
+Each function issues a fixed number of SQL statements whatever the number of
+bookings (counts are aggregated in the database, related rows joined), which
+tests/test_query_counts.py checks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from careapp.accounts.models import Role, User
+from careapp.booking.models import Booking, BookingStatus
+from careapp.core.db import db
+from careapp.core.timefmt import from_local
+from careapp.households.models import CareRecipient
+from careapp.partners.models import PartnerOrganisation, Service, ServiceKind, ServicePoint, Slot, SlotStatus
+
+ATTENDING = (BookingStatus.confirmed, BookingStatus.checked_in, BookingStatus.checked_out, BookingStatus.no_show)
+MAX_ROWS = 500
+
+
+@dataclass(frozen=True)
+class SlotAvailability:
+    slot: Slot
+    service: Service
+    partner: PartnerOrganisation
+    service_point: ServicePoint
+    confirmed: int
+    offered: int
+    waitlisted: int
+
+    @property
+    def available(self) -> int:
+        return max(self.slot.capacity - self.confirmed - self.offered, 0)
+
+    def as_dict(self) -> dict:
+        slot = self.slot
+        return {
+            "id": slot.id, "service_id": self.service.id, "service_name": self.service.name,
+            "kind": self.service.kind.value, "partner_id": self.partner.id, "partner_name": self.partner.name,
+            "service_point_id": self.service_point.id, "starts_at": slot.starts_at.isoformat(),
+            "ends_at": slot.ends_at.isoformat(), "capacity": slot.capacity, "status": slot.status.value,
+            "confirmed": self.confirmed, "offered": self.offered, "waitlisted": self.waitlisted,
+            "available": self.available,
+        }
+
+
+def _count_where(condition) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _booking_counts() -> sa.Subquery:
+    return (
+        sa.select(
+            Booking.slot_id,
+            _count_where(Booking.status.in_(ATTENDING)).label("confirmed"),
+            _count_where(Booking.status == BookingStatus.offered).label("offered"),
+            _count_where(Booking.status == BookingStatus.waitlisted).label("waitlisted"),
+        )
+        .where(Booking.status != BookingStatus.cancelled)
+        .group_by(Booking.slot_id)
+        .subquery("counts")
+    )
+
+
+def _availability_select() -> sa.Select:
+    counts = _booking_counts()
+    return (
+        sa.select(Slot, Service, PartnerOrganisation, ServicePoint,
+                  sa.func.coalesce(counts.c.confirmed, 0), sa.func.coalesce(counts.c.offered, 0),
+                  sa.func.coalesce(counts.c.waitlisted, 0))
+        .join(Service, Slot.service_id == Service.id)
+        .join(PartnerOrganisation, Service.partner_id == PartnerOrganisation.id)
+        .join(ServicePoint, Service.service_point_id == ServicePoint.id)
+        .outerjoin(counts, counts.c.slot_id == Slot.id)
+    )
+
+
+def _to_availability(rows) -> list[SlotAvailability]:
+    return [SlotAvailability(*row) for row in rows]
+
+
+def find_slots(*, now: datetime, kind: ServiceKind | None = None, partner_id: int | None = None,
+               service_id: int | None = None, date_from: date | None = None, date_to: date | None = None,
+               include_past: bool = False, only_open: bool = True, limit: int = 200) -> list[SlotAvailability]:
+    """Slots by kind, partner and local date range, soonest first, with booked and free places."""
+    stmt = _availability_select()
+    if kind is not None:
+        stmt = stmt.where(Service.kind == kind)
+    if partner_id is not None:
+        stmt = stmt.where(Service.partner_id == partner_id)
+    if service_id is not None:
+        stmt = stmt.where(Slot.service_id == service_id)
+    if date_from is not None:
+        stmt = stmt.where(Slot.starts_at >= from_local(date_from, time.min))
+    if date_to is not None:
+        stmt = stmt.where(Slot.starts_at < from_local(date_to + timedelta(days=1), time.min))
+    if not include_past:
+        stmt = stmt.where(Slot.starts_at > now)
+    if only_open:
+        stmt = stmt.where(Slot.status == SlotStatus.open, Service.active.is_(True),
+                          PartnerOrganisation.approved.is_(True))
+    stmt = stmt.order_by(Slot.starts_at, Slot.id).limit(min(limit, MAX_ROWS))
+    return _to_availability(db.session.execute(stmt).all())
+
+
+def slot_availability(slot_id: int) -> SlotAvailability | None:
+    row = db.session.execute(_availability_select().where(Slot.id == slot_id)).first()
+    return SlotAvailability(*row) if row else None
+
+
+def _bookings_select() -> sa.Select:
+    """Bookings with their slot, service, partner and recipient loaded in the same statement."""
+    return (
+        sa.select(Booking)
+        .join(Booking.slot).join(Slot.service).join(Service.partner).join(Booking.recipient)
+        .options(contains_eager(Booking.slot).contains_eager(Slot.service).contains_eager(Service.partner),
+                 contains_eager(Booking.recipient))
+    )
+
+
+def waitlist_positions(slot_ids: set[int]) -> dict[int, int]:
+    """booking id -> waitlist position (1 = next in line) for every waitlisted booking in these slots."""
+    position = sa.func.row_number().over(partition_by=Booking.slot_id, order_by=Booking.waitlist_order)
+    rows = db.session.execute(
+        sa.select(Booking.id, position)
+        .where(Booking.slot_id.in_(slot_ids), Booking.status == BookingStatus.waitlisted)).all()
+    return dict(rows)
+
+
+@dataclass(frozen=True)
+class BookingView:
+    booking: Booking
+    waitlist_position: int | None
+
+
+def _with_positions(bookings: list[Booking]) -> list[BookingView]:
+    waitlisted = {b.slot_id for b in bookings if b.status == BookingStatus.waitlisted}
+    positions = waitlist_positions(waitlisted)
+    return [BookingView(b, positions.get(b.id)) for b in bookings]
+
+
+def household_bookings(household_id: int, *, now: datetime, upcoming: bool = True) -> list[BookingView]:
+    """A household's live bookings (soonest first), with waitlist positions: two statements."""
+    stmt = (_bookings_select()
+            .where(CareRecipient.household_id == household_id, Booking.status != BookingStatus.cancelled)
+            .order_by(Slot.starts_at, Booking.id))
+    if upcoming:
+        stmt = stmt.where(Slot.ends_at > now)
+    return _with_positions(list(db.session.scalars(stmt).unique()))
+
+
+def visible_bookings(user: User, *, slot_id: int | None = None, limit: int = 200) -> list[BookingView]:
+    """What the user may see: a family its household's, partner staff their partner's, district staff all."""
+    stmt = _bookings_select()
+    if user.role == Role.family:
+        stmt = stmt.where(CareRecipient.household_id == user.household_id)
+    elif user.role in (Role.partner_staff, Role.partner_manager):
+        stmt = stmt.where(Service.partner_id == user.partner_id)
+    if slot_id is not None:
+        stmt = stmt.where(Booking.slot_id == slot_id)
+    stmt = stmt.order_by(Slot.starts_at.desc(), Booking.id).limit(min(limit, MAX_ROWS))
+    return _with_positions(list(db.session.scalars(stmt).unique()))
+
+
+def roster(slot_id: int) -> list[BookingView]:
+    """Everyone booked into a slot (places first by name, then the waitlist in order): one statement."""
+    bookings = list(db.session.scalars(
+        _bookings_select()
+        .where(Booking.slot_id == slot_id, Booking.status != BookingStatus.cancelled)
+        .order_by(Booking.status == BookingStatus.waitlisted, Booking.waitlist_order, CareRecipient.name,
+                  Booking.id)).unique())
+    views, position = [], 0
+    for booking in bookings:
+        if booking.status == BookingStatus.waitlisted:
+            position += 1
+            views.append(BookingView(booking, position))
+        else:
+            views.append(BookingView(booking, None))
+    return views
