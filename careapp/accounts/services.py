@@ -14,6 +14,7 @@ from careapp.accounts.models import PARTNER_ROLES, ApiToken, Role, User
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotAuthenticated, NotFound
+from careapp.households.models import Household
 from careapp.partners.models import PartnerOrganisation
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -58,8 +59,8 @@ def new_user(*, login: str, password: str, role: Role, name: str, now: datetime,
             raise BadInput("A partner account needs an existing partner.", fields={"partner_id": "required"})
     elif partner_id is not None:
         raise BadInput("Only partner accounts belong to a partner.", fields={"partner_id": "not allowed"})
-    if role == Role.family and household_id is None:
-        raise BadInput("A family account needs a household.", fields={"household_id": "required"})
+    if role == Role.family and (household_id is None or db.session.get(Household, household_id) is None):
+        raise BadInput("A family account needs an existing household.", fields={"household_id": "required"})
     if phone is None and MOBILE.match(login):
         phone = login
     if email is None and EMAIL.match(login):
@@ -105,11 +106,16 @@ def issue_token(user: User, *, now: datetime) -> tuple[str, ApiToken]:
         return token, row
 
 
-def user_for_token(token: str, *, now: datetime) -> User:
+def token_for(token: str, *, now: datetime) -> ApiToken:
+    """The live token row behind a bearer token (the API needs the row to revoke the token in use)."""
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if row is None or not row.is_valid_at(now) or not row.user.active:
         raise NotAuthenticated("The token is unknown, expired or revoked.", code="bad_token")
-    return row.user
+    return row
+
+
+def user_for_token(token: str, *, now: datetime) -> User:
+    return token_for(token, now=now).user
 
 
 def revoke_token(token_id: int, *, by: User, now: datetime) -> None:

@@ -1,3 +1,8 @@
-from flask import Blueprint
+"""The JSON API under /api/v1: bearer tokens, the same rules as the pages, and an OpenAPI document.
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+Each module below registers its routes on ``bp`` through the registry in :mod:`careapp.api.registry`.
+"""
+from careapp.api import accounts, booking, docs, households, partners  # noqa: F401  (they register the routes)
+from careapp.api.registry import api, bp
+
+__all__ = ["api", "bp"]

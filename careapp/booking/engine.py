@@ -21,7 +21,7 @@ from careapp.booking.models import HOLDS_PLACE, Booking, BookingStatus, EndReaso
 from careapp.booking.policies import policy_for
 from careapp.core import audit
 from careapp.core.db import db, lock_for_update, write_transaction
-from careapp.core.errors import Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.errors import Busy, Conflict, Forbidden, NotFound, RuleRefused
 from careapp.core.timefmt import format_local
 from careapp.households.models import CareRecipient
 from careapp.partners.models import FillPolicy, Slot, SlotStatus
@@ -59,6 +59,11 @@ def _has_live_booking(slot_id: int, recipient_id: int) -> bool:
     return db.session.scalar(sa.select(Booking.id).where(
         Booking.slot_id == slot_id, Booking.recipient_id == recipient_id,
         Booking.status != BookingStatus.cancelled)) is not None
+
+
+def _violates_live_booking_index(error: IntegrityError) -> bool:
+    text = str(error.orig)
+    return "uq_booking_live_recipient" in text or "booking.slot_id, booking.recipient_id" in text
 
 
 def _next_waitlist_order(slot_id: int) -> int:
@@ -132,8 +137,12 @@ def book(slot_id: int, recipient_id: int, *, by: User, now: datetime) -> Booking
         db.session.add(booking)
         try:
             db.session.flush()
-        except IntegrityError:  # the database constraint, should a racing request get past the check
-            raise duplicate from None
+        except IntegrityError as error:
+            # The database constraints back the checks above should anything get past them.
+            if _violates_live_booking_index(error):
+                raise duplicate from None
+            raise Busy("Another booking for this slot was being made at the same moment; please try again.") \
+                from error
         audit.record(f"booking.{status.value}", booking, actor=by, now=now, after=booking.snapshot())
         return BookingResult(booking, waitlist_position(booking))
 

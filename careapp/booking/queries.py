@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
-from careapp.accounts.models import Role, User
+from careapp.accounts.models import PARTNER_ROLES, Role, User
 from careapp.booking.models import Booking, BookingStatus
 from careapp.core.db import db
 from careapp.core.timefmt import from_local
@@ -106,6 +106,17 @@ def find_slots(*, now: datetime, kind: ServiceKind | None = None, partner_id: in
                           PartnerOrganisation.approved.is_(True))
     stmt = stmt.order_by(Slot.starts_at, Slot.id).limit(min(limit, MAX_ROWS))
     return _to_availability(db.session.execute(stmt).all())
+
+
+def slots_visible_to(user: User, *, now: datetime, partner_id: int | None = None,
+                     **filters) -> list[SlotAvailability]:
+    """:func:`find_slots` as ``user`` may see it: partner staff only their own partner's slots,
+    families and district staff every partner's (to book them)."""
+    if user.role in PARTNER_ROLES:
+        if partner_id is not None and partner_id != user.partner_id:
+            return []
+        partner_id = user.partner_id
+    return find_slots(now=now, partner_id=partner_id, **filters)
 
 
 def slot_availability(slot_id: int) -> SlotAvailability | None:

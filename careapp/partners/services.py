@@ -1,6 +1,7 @@
 """Partner rules: organisations, service points, services, and publishing slots."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -16,6 +17,11 @@ from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisatio
 
 # How far ahead a new weekly pattern opens slots at once (the scheduler keeps it topped up).
 DEFAULT_OPEN_DAYS = 14
+# Upper bounds of a service's settings: anything longer is a slip of the keyboard, and a far-off
+# cutoff or offer expiry would push datetime arithmetic past the year 9999.
+MAX_CUTOFF_MINUTES = 60 * 24 * 60
+MAX_OFFER_HOURS = 14 * 24
+ABILITY_LEVELS = range(5)  # GB/T 42195-2022: 0 能力完好 .. 4 完全丧失
 
 
 def _require_name(name: str | None, field: str = "name") -> str:
@@ -83,9 +89,7 @@ def create_service(*, partner_id: int, kind: ServiceKind, name: str, capacity: i
     name = _require_name(name)
     if capacity < 0:
         raise BadInput("Capacity cannot be negative.", fields={"capacity": "min 0"})
-    for field in ("booking_cutoff_minutes", "cancel_cutoff_minutes"):
-        if settings.get(field) is not None and settings[field] < 0:
-            raise BadInput("A cutoff is minutes before the start, 0 or more.", fields={field: "min 0"})
+    settings = _checked_service_settings(settings)
     with write_transaction():
         _managed_partner(partner_id, by)
         point = db.session.get(ServicePoint, service_point_id)
@@ -97,6 +101,37 @@ def create_service(*, partner_id: int, kind: ServiceKind, name: str, capacity: i
         db.session.flush()
         audit.record("service.created", service, actor=by, now=now, after=service.as_dict())
         return service
+
+
+def _checked_service_settings(settings: dict) -> dict:
+    """Cutoffs, offer hours and eligibility limits within sane bounds; ability levels stored as digits."""
+    for field in ("booking_cutoff_minutes", "cancel_cutoff_minutes"):
+        value = settings.get(field)
+        if value is not None and not 0 <= value <= MAX_CUTOFF_MINUTES:
+            raise BadInput(f"A cutoff is minutes before the start, 0 to {MAX_CUTOFF_MINUTES}.",
+                           fields={field: f"0-{MAX_CUTOFF_MINUTES}"})
+    offer_hours = settings.get("offer_hours")
+    if offer_hours is not None and not 1 <= offer_hours <= MAX_OFFER_HOURS:
+        raise BadInput(f"An offered place is held 1 to {MAX_OFFER_HOURS} hours.",
+                       fields={"offer_hours": f"1-{MAX_OFFER_HOURS}"})
+    for low, high in (("min_age_years", "max_age_years"), ("min_age_months", "max_age_months")):
+        for field in (low, high):
+            if settings.get(field) is not None and settings[field] < 0:
+                raise BadInput("An age limit cannot be negative.", fields={field: "min 0"})
+        if settings.get(low) is not None and settings.get(high) is not None and settings[low] > settings[high]:
+            raise BadInput("The lowest age cannot be above the highest.", fields={high: f"at least {settings[low]}"})
+    if settings.get("ability_levels") is not None:
+        settings = {**settings, "ability_levels": _ability_level_digits(settings["ability_levels"])}
+    return settings
+
+
+def _ability_level_digits(levels: str | Iterable[int]) -> str:
+    """Accepted levels as stored, e.g. "012"; given as those digits (forms) or a list of levels (API)."""
+    values = [int(c) if c in "01234" else -1 for c in levels] if isinstance(levels, str) else list(levels)
+    if not values or any(value not in ABILITY_LEVELS for value in values):
+        raise BadInput("Accepted ability levels are one or more of 0 to 4 (GB/T 42195-2022).",
+                       fields={"ability_levels": "0-4, at least one"})
+    return "".join(str(value) for value in sorted(set(values)))
 
 
 def _publishable_service(service_id: int, by: User) -> Service:

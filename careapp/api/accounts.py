@@ -1,0 +1,26 @@
+"""Bearer tokens and who the caller is."""
+from __future__ import annotations
+
+from careapp.accounts.models import ApiToken, User
+from careapp.accounts.services import authenticate, issue_token, revoke_token
+from careapp.api.registry import api, failed, login_rate_limit
+from careapp.api.schemas import MeOut, TokenIn, TokenOut
+from careapp.core.clock import now
+
+
+@api.route("POST", "/tokens", summary="Log in: exchange login and password for a bearer token", auth=False,
+           status=201, body=TokenIn, response=TokenOut, rate_limit=login_rate_limit, deduct_when=failed)
+def create_token(body: TokenIn) -> TokenOut:
+    user = authenticate(body.login, body.password)
+    token, row = issue_token(user, now=now())
+    return TokenOut(token=token, expires_at=row.expires_at)
+
+
+@api.route("DELETE", "/tokens/current", summary="Log out: revoke the token this request was sent with", status=204)
+def revoke_current_token(user: User, token: ApiToken) -> None:
+    revoke_token(token.id, by=user, now=now())
+
+
+@api.route("GET", "/me", summary="The account the token belongs to", response=MeOut)
+def me(user: User) -> MeOut:
+    return MeOut.of(user)

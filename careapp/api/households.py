@@ -1,0 +1,58 @@
+"""Families registering at a building and the members they book care for."""
+from __future__ import annotations
+
+from careapp.accounts.models import User
+from careapp.api.registry import api, register_rate_limit
+from careapp.api.schemas import (BuildingOut, BuildingQuery, FamilyIn, FamilyOut, HouseholdQuery, RecipientIn,
+                                 RecipientOut)
+from careapp.core.clock import now
+from careapp.core.errors import BadInput, Forbidden, NotFound
+from careapp.district.queries import find_buildings
+from careapp.households.queries import household_with_members
+from careapp.households.services import add_recipient, register_family
+
+
+@api.route("POST", "/families", summary="Register a household at a building, with its first account", auth=False,
+           status=201, body=FamilyIn, response=FamilyOut, errors=(409,), rate_limit=register_rate_limit)
+def register(body: FamilyIn) -> FamilyOut:
+    user = register_family(login=body.login, password=body.password, name=body.name, building_id=body.building_id,
+                           email=body.email, phone=body.phone, unit=body.unit, now=now())
+    return FamilyOut(user_id=user.id, household_id=user.household_id)
+
+
+@api.route("GET", "/buildings", summary="Buildings to register at, by grid and part of the name", auth=False,
+           query=BuildingQuery, response=list[BuildingOut])
+def buildings(query: BuildingQuery) -> list[BuildingOut]:
+    return [BuildingOut(**building.as_dict())
+            for building in find_buildings(grid_id=query.grid_id, name_contains=query.q)]
+
+
+def _household_for(user: User, household_id: int | None) -> int:
+    """The household a request is about: the one named, else the caller's own."""
+    household_id = household_id if household_id is not None else user.household_id
+    if household_id is None:
+        raise BadInput("Say which household this is for.", fields={"household_id": "required"})
+    return household_id
+
+
+@api.route("GET", "/recipients", summary="A household's members (your own, or one you act for)",
+           query=HouseholdQuery, response=list[RecipientOut], errors=(403, 404))
+def recipients(user: User, query: HouseholdQuery) -> list[RecipientOut]:
+    household_id = _household_for(user, query.household_id)
+    # Access first: whether another household exists is none of a family's business.
+    if not user.can_act_for_household(household_id):
+        raise Forbidden("You may only see your own household.")
+    household = household_with_members(household_id)
+    if household is None:
+        raise NotFound("No such household.")
+    return [RecipientOut.of(member) for member in household.members]
+
+
+@api.route("POST", "/recipients", summary="Add an elder or a child to a household", status=201,
+           body=RecipientIn, response=RecipientOut, errors=(403, 404))
+def create_recipient(user: User, body: RecipientIn) -> RecipientOut:
+    recipient = add_recipient(household_id=_household_for(user, body.household_id), by=user, now=now(),
+                              kind=body.kind, name=body.name, birth_date=body.birth_date,
+                              ability_level=body.ability_level,
+                              needs=body.needs.model_dump(exclude_none=True) if body.needs else None)
+    return RecipientOut.of(recipient)
