@@ -1,3 +1,96 @@
-from flask import Blueprint
+"""Logging in and out, registering a family, and the start page of each role."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_limiter.util import get_remote_address
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from careapp.accounts.forms import LoginForm, RegisterForm
+from careapp.accounts.models import PARTNER_ROLES, Role, User
+from careapp.accounts.services import authenticate, normalise_login
+from careapp.core.clock import now
+from careapp.core.errors import CareappError
+from careapp.district.queries import buildings_by_place
+from careapp.extensions import limiter
+from careapp.households.services import register_family
+from careapp.pages import render, safe_next, show_refusal
 
 bp = Blueprint("accounts", __name__)
+
+FAILED_LOGIN = 401
+
+
+def start_page(user: User) -> str:
+    if user.role == Role.family:
+        return url_for("family.home")
+    if user.role in PARTNER_ROLES:
+        return url_for("partners.dashboard", partner_id=user.partner_id)
+    return url_for("community.overview")
+
+
+@bp.get("/")
+def start() -> Response:
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    return redirect(start_page(current_user))
+
+
+def _login_attempt_key() -> str:
+    # Per login and address: one person's typos never lock out a whole shared office or family network.
+    return f"{get_remote_address()}|{normalise_login(request.form.get('login', ''))}"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_attempt_key, methods=["POST"],
+               deduct_when=lambda response: response.status_code == FAILED_LOGIN)
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(request.args.get("next")) or start_page(current_user))
+    form = LoginForm(next=request.args.get("next"))
+    if not form.validate_on_submit():
+        return render("accounts/login.html", 400 if form.errors else 200, form=form)
+    try:
+        user = authenticate(form.login.data, form.password.data)
+    except CareappError as error:
+        form.password.errors = [error.message]
+        return render("accounts/login.html", FAILED_LOGIN, form=form)
+    login_user(user)
+    return redirect(safe_next(form.next.data) or start_page(user))
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    flash("You have logged out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+def _building_options() -> list[SelectChoice]:
+    return [SelectChoice(str(building.id), f"{building.name} ({building.address})",
+                         optgroup=f"{community.name} · {grid.name}")
+            for building, grid, community in buildings_by_place()]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
+def register() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(start_page(current_user))
+    form = RegisterForm()
+    form.building_id.set_options(_building_options())
+    if not form.validate_on_submit():
+        return render("accounts/register.html", 400 if form.errors else 200, form=form)
+    try:
+        user = register_family(login=form.login.data, password=form.password.data, name=form.name.data,
+                               building_id=form.building_id.data, now=now(), unit=form.unit.data or None,
+                               email=form.email.data or None, phone=form.phone.data or None)
+    except CareappError as error:
+        status = show_refusal(error, form)
+        return render("accounts/register.html", status, form=form)
+    login_user(user)
+    flash("Welcome! Your family is registered. Now add the people you book care for.", "success")
+    return redirect(url_for("family.home"))

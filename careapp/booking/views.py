@@ -1,3 +1,154 @@
-from flask import Blueprint
+"""Finding slots, booking a place, and a family's cancel / accept / decline actions."""
+from __future__ import annotations
 
-bp = Blueprint("booking", __name__)
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from careapp.accounts.models import Role, User
+from careapp.booking import engine, queries
+from careapp.booking.forms import BookForm, FindSlotsForm, ResidentSearchForm, member_option_id
+from careapp.booking.models import Booking
+from careapp.booking.policies import policy_for
+from careapp.core.clock import now
+from careapp.core.db import db
+from careapp.core.errors import CareappError
+from careapp.core.timefmt import format_local
+from careapp.households.models import CareRecipient, Household
+from careapp.households.queries import household_with_members, search_households
+from careapp.pages import (LABELS, acting_user, flash_form_errors, household_page, render, require, safe_next,
+                           show_refusal)
+from careapp.partners.models import ServiceKind
+from careapp.partners.queries import approved_partner_names
+
+bp = Blueprint("booking", __name__, url_prefix="/booking")
+
+
+def can_book(user: User) -> bool:
+    """Families book for themselves; district staff on behalf of residents (the engine checks each member)."""
+    return user.role == Role.family or user.is_district
+
+
+@bp.get("/slots")
+@login_required
+def find_slots() -> ResponseReturnValue:
+    user = acting_user()
+    form = FindSlotsForm(request.args)
+    form.partner_id.set_options(approved_partner_names())
+    if not can_book(user):
+        del form.partner_id  # partner staff search their own partner's slots only
+    if not form.validate():
+        return render("booking/find_slots.html", 400, form=form, rows=[], can_book=can_book(user))
+    partner_id = form.partner_id.data if "partner_id" in form else user.partner_id
+    rows = queries.find_slots(now=now(), kind=form.kind.data, partner_id=partner_id,
+                              date_from=form.date_from.data, date_to=form.date_to.data)
+    return render("booking/find_slots.html", form=form, rows=rows, can_book=can_book(user))
+
+
+@bp.get("/slots/<int:slot_id>")
+@login_required
+def slot(slot_id: int) -> ResponseReturnValue:
+    user = acting_user()
+    row = queries.slot_availability(slot_id)
+    if row is None:
+        abort(404)
+    require(can_book(user) or user.can_view_partner_rosters(row.partner.id), "This slot is another partner's.")
+    form, search, households = None, None, []
+    if can_book(user):
+        form = BookForm(formdata=None)
+        form.next.data = request.full_path if request.query_string else request.path
+        households, search = _households_to_choose_from(user)
+        form.recipient_id.set_options(_member_options(households, row.service.kind, user))
+    return render("booking/slot.html", row=row, form=form, search=search, households=households,
+                  can_see_roster=user.can_view_partner_rosters(row.partner.id))
+
+
+def _households_to_choose_from(user: User) -> tuple[list[Household], ResidentSearchForm | None]:
+    """A family books for its own household; district staff pick one (``?household=``) or search (``?q=``)."""
+    if user.role == Role.family:
+        return [household_with_members(user.household_id)], None
+    search = ResidentSearchForm(request.args)
+    chosen = member_option_id(request.args.get("household"))
+    if chosen is not None:
+        household = household_with_members(chosen)
+        return ([household] if household else []), search
+    return search_households(search.q.data or ""), search
+
+
+def _member_options(households: list[Household], kind: ServiceKind, user: User) -> list[tuple[int, str]]:
+    """Only the members this kind of care serves (the engine still checks every rule on booking)."""
+    served = policy_for(kind).recipient_kinds
+    return [(member.id, member.name if user.role == Role.family else
+             f"{member.name} - {household.name}, {household.building.name} {household.unit or ''}".strip())
+            for household in households for member in household.members
+            if served is None or member.kind in served]
+
+
+@bp.post("/slots/<int:slot_id>/book")
+@login_required
+def book(slot_id: int) -> Response:
+    user = acting_user()
+    require(can_book(user), "Only families and community staff book places.")
+    form = BookForm()
+    form.recipient_id.validate_choice = False  # the engine decides who this user may book for
+    back = safe_next(form.next.data) or url_for("booking.slot", slot_id=slot_id)
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(back)
+    try:
+        result = engine.book(slot_id, form.recipient_id.data, by=user, now=now())
+    except CareappError as error:
+        show_refusal(error)
+        return redirect(back)
+    booking = result.booking
+    flash(f"{describe(booking)}: {confirmation(result)}.", "success")
+    return redirect(household_page(user, booking.recipient.household_id))
+
+
+def describe(booking: Booking) -> str:
+    slot = booking.slot
+    return (f"{booking.recipient.name}, {slot.service.name} at {slot.service.partner.name}, "
+            f"{format_local(slot.starts_at)}")
+
+
+def confirmation(result: engine.BookingResult) -> str:
+    if result.waitlist_position is not None:
+        return f"waitlisted, position {result.waitlist_position}"
+    return LABELS["booking_status"][result.booking.status].lower()
+
+
+def _family_action(booking_id: int, action: Callable[..., Booking], done: str) -> Response:
+    """Cancel, accept or decline: the same load -> check -> rule -> flash -> redirect for each."""
+    user = acting_user()
+    booking = db.get_or_404(Booking, booking_id)
+    household_id = db.session.get(CareRecipient, booking.recipient_id).household_id
+    require(user.can_act_for_household(household_id), "This booking is not yours.")
+    try:
+        booking = action(booking_id, by=user, now=now())
+    except CareappError as error:
+        show_refusal(error)
+    else:
+        flash(f"{describe(booking)}: {done}.", "success")
+    return redirect(household_page(user, household_id))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@login_required
+def cancel(booking_id: int) -> Response:
+    return _family_action(booking_id, engine.cancel, "cancelled")
+
+
+@bp.post("/bookings/<int:booking_id>/accept")
+@login_required
+def accept(booking_id: int) -> Response:
+    return _family_action(booking_id, engine.accept_offer, "the place is yours, confirmed")
+
+
+@bp.post("/bookings/<int:booking_id>/decline")
+@login_required
+def decline(booking_id: int) -> Response:
+    return _family_action(booking_id, engine.decline_offer,
+                          "you declined the place; it goes to the next person waiting")

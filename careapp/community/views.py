@@ -1,3 +1,96 @@
-from flask import Blueprint
+"""Community staff pages: every partner's services at a glance, adding partners and their accounts,
+and booking on behalf of residents who have no smartphone (代办)."""
+from __future__ import annotations
 
-bp = Blueprint("community", __name__)
+from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from careapp.accounts.models import Role
+from careapp.accounts.services import create_user
+from careapp.booking import queries
+from careapp.booking.forms import ResidentSearchForm
+from careapp.booking.policies import policy_for
+from careapp.community.forms import PartnerAccountForm, PartnerForm
+from careapp.community.queries import partner_overview
+from careapp.core.clock import now
+from careapp.core.db import db
+from careapp.core.errors import CareappError
+from careapp.households.models import CareRecipient
+from careapp.households.queries import search_households
+from careapp.pages import acting_user, render, require, show_refusal
+from careapp.partners.models import PartnerKind, PartnerOrganisation, ServiceKind
+from careapp.partners.services import create_partner
+
+bp = Blueprint("community", __name__, url_prefix="/community")
+
+
+@bp.before_request
+@login_required
+def district_staff_only() -> ResponseReturnValue | None:
+    """Every page here is for community staff and admins."""
+    require(acting_user().is_district, "These pages are for community staff.")
+
+
+@bp.get("/")
+def overview() -> ResponseReturnValue:
+    return render("community/overview.html", partners=partner_overview(now=now()))
+
+
+@bp.get("/partners/<int:partner_id>")
+def partner_slots(partner_id: int) -> ResponseReturnValue:
+    partner = db.get_or_404(PartnerOrganisation, partner_id)
+    rows = queries.find_slots(now=now(), partner_id=partner.id, only_open=False)
+    return render("community/partner_slots.html", partner=partner, rows=rows)
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+def new_partner() -> ResponseReturnValue:
+    form = PartnerForm()
+    if not form.validate_on_submit():
+        return render("community/partner_form.html", 400 if form.errors else 200, form=form)
+    try:
+        partner = create_partner(name=form.name.data, kind=PartnerKind(form.kind.data), by=acting_user(),
+                                 now=now(), phone=form.phone.data or None)
+    except CareappError as error:
+        return render("community/partner_form.html", show_refusal(error, form), form=form)
+    flash(f"{partner.name} is added. Next: add a service point and its manager's account.", "success")
+    return redirect(url_for("partners.dashboard", partner_id=partner.id))
+
+
+@bp.route("/partners/<int:partner_id>/accounts/new", methods=["GET", "POST"])
+def new_partner_account(partner_id: int) -> ResponseReturnValue:
+    partner = db.get_or_404(PartnerOrganisation, partner_id)
+    form = PartnerAccountForm()
+    if not form.validate_on_submit():
+        return render("community/account_form.html", 400 if form.errors else 200, form=form, partner=partner)
+    try:
+        account = create_user(by=acting_user(), now=now(), role=Role(form.role.data), login=form.login.data,
+                              password=form.password.data, name=form.name.data, email=form.email.data or None,
+                              phone=form.phone.data or None, partner_id=partner.id)
+    except CareappError as error:
+        return render("community/account_form.html", show_refusal(error, form), form=form, partner=partner)
+    flash(f"{account.name} can now log in with {account.login}.", "success")
+    return redirect(url_for("partners.dashboard", partner_id=partner.id))
+
+
+@bp.get("/residents")
+def residents() -> ResponseReturnValue:
+    """Search a resident's household by family name, building or flat, to book on their behalf."""
+    form = ResidentSearchForm(request.args)
+    households = search_households(form.q.data or "") if form.validate() else []
+    return render("community/residents.html", form=form, households=households, searched=bool(form.q.data))
+
+
+@bp.get("/residents/members/<int:member_id>")
+def book_for_member(member_id: int) -> ResponseReturnValue:
+    """Pick a slot for one resident: the upcoming open slots of the kinds of care that serve them."""
+    member = db.get_or_404(CareRecipient, member_id)
+    rows = [row for row in queries.find_slots(now=now())
+            if _serves(row.service.kind, member)]
+    return render("community/book_for_member.html", member=member, rows=rows, back=request.path)
+
+
+def _serves(kind: ServiceKind, member: CareRecipient) -> bool:
+    served = policy_for(kind).recipient_kinds
+    return served is None or member.kind in served

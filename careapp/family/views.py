@@ -1,3 +1,89 @@
-from flask import Blueprint
+"""A household's own pages: its members and bookings, adding members and who may collect a child."""
+from __future__ import annotations
 
-bp = Blueprint("family", __name__)
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from careapp.accounts.models import Role
+from careapp.booking import queries
+from careapp.core.clock import now
+from careapp.core.db import db
+from careapp.core.errors import CareappError
+from careapp.core.timefmt import local_date
+from careapp.family.forms import AuthorisedAdultForm, MemberForm
+from careapp.households.models import CareRecipient, Household, RecipientKind
+from careapp.households.queries import household_with_members
+from careapp.households.services import add_authorised_adult, add_recipient
+from careapp.pages import acting_user, household_page, render, require, show_refusal
+
+bp = Blueprint("family", __name__, url_prefix="/family")
+
+NOT_YOURS = "This household is not yours to see."
+
+
+@bp.get("/")
+@login_required
+def home() -> ResponseReturnValue:
+    user = acting_user()
+    if user.role != Role.family:
+        # Staff who follow a family link (e.g. "back to the start") land on their own start page.
+        return redirect(url_for("accounts.start"))
+    return _household_page(user.household_id)
+
+
+@bp.get("/households/<int:household_id>")
+@login_required
+def household(household_id: int) -> ResponseReturnValue:
+    require(acting_user().can_act_for_household(household_id), NOT_YOURS)
+    return _household_page(household_id)
+
+
+def _household_page(household_id: int) -> ResponseReturnValue:
+    household = household_with_members(household_id)
+    if household is None:
+        abort(404)
+    moment = now()
+    return render("family/household.html", household=household, today=local_date(moment),
+                  bookings=queries.household_bookings(household_id, now=moment))
+
+
+@bp.route("/households/<int:household_id>/members/new", methods=["GET", "POST"])
+@login_required
+def add_member(household_id: int) -> ResponseReturnValue:
+    user = acting_user()
+    household = db.get_or_404(Household, household_id)
+    require(user.can_act_for_household(household.id), NOT_YOURS)
+    form = MemberForm()
+    if not form.validate_on_submit():
+        return render("family/member_form.html", 400 if form.errors else 200, form=form, household=household)
+    try:
+        member = add_recipient(household_id=household.id, by=user, now=now(), kind=RecipientKind(form.kind.data),
+                               name=form.name.data, birth_date=form.birth_date.data,
+                               ability_level=form.ability_level.data, needs=form.needs())
+    except CareappError as error:
+        status = show_refusal(error, form, aliases={"needs": "diet"})
+        return render("family/member_form.html", status, form=form, household=household)
+    flash(f"{member.name} is added to your household.", "success")
+    return redirect(household_page(user, household.id))
+
+
+@bp.route("/members/<int:member_id>/adults/new", methods=["GET", "POST"])
+@login_required
+def add_adult(member_id: int) -> ResponseReturnValue:
+    user = acting_user()
+    child = db.get_or_404(CareRecipient, member_id)
+    require(user.can_act_for_household(child.household_id), NOT_YOURS)
+    if child.kind != RecipientKind.child:
+        abort(404)  # only children are collected by an authorised adult
+    form = AuthorisedAdultForm()
+    if not form.validate_on_submit():
+        return render("family/adult_form.html", 400 if form.errors else 200, form=form, child=child)
+    try:
+        adult = add_authorised_adult(child_id=child.id, by=user, now=now(), name=form.name.data,
+                                     relation=form.relation.data, phone=form.phone.data or None)
+    except CareappError as error:
+        status = show_refusal(error, form)
+        return render("family/adult_form.html", status, form=form, child=child)
+    flash(f"{adult.name} may now collect {child.name}.", "success")
+    return redirect(household_page(user, child.household_id))

@@ -1,3 +1,228 @@
-from flask import Blueprint
+"""A partner's pages: its dashboard, services, slots, rosters and attendance."""
+from __future__ import annotations
 
-bp = Blueprint("partners", __name__)
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from careapp.accounts.models import PARTNER_ROLES
+from careapp.booking import engine, queries
+from careapp.booking.models import Booking
+from careapp.core.clock import now
+from careapp.core.db import db
+from careapp.core.errors import CareappError
+from careapp.core.timefmt import format_local, from_local, local_date
+from careapp.households.models import RecipientKind
+from careapp.households.queries import authorised_adults_for
+from careapp.pages import acting_user, flash_form_errors, render, require, show_refusal
+from careapp.partners.forms import CapacityForm, ServiceForm, ServicePointForm, SlotForm, WeeklyPatternForm
+from careapp.partners.models import PartnerOrganisation, Service, Slot
+from careapp.partners.queries import partner_with_services
+from careapp.partners.services import add_service_point, add_weekly_pattern, create_service, create_slot
+
+bp = Blueprint("partners", __name__, url_prefix="/partners")
+
+NOT_YOUR_PARTNER = "This belongs to another partner."
+MANAGERS_ONLY = "Only this partner's manager may do that."
+# A rule's names for the times of a slot, and the form fields that hold them.
+SLOT_FIELDS = {"starts_at": "start_time", "ends_at": "end_time"}
+
+
+@bp.get("/")
+@login_required
+def index() -> Response:
+    user = acting_user()
+    if user.role in PARTNER_ROLES:
+        return redirect(url_for("partners.dashboard", partner_id=user.partner_id))
+    require(user.is_district, "Partner pages are for partner staff.")
+    return redirect(url_for("community.overview"))
+
+
+@bp.get("/<int:partner_id>")
+@login_required
+def dashboard(partner_id: int) -> ResponseReturnValue:
+    user = acting_user()
+    require(user.can_view_partner_rosters(partner_id), NOT_YOUR_PARTNER)
+    partner = partner_with_services(partner_id)
+    if partner is None:
+        abort(404)
+    rows = queries.find_slots(now=now(), partner_id=partner_id, only_open=False)
+    return render("partners/dashboard.html", partner=partner, rows=rows, manages=user.manages_partner(partner_id))
+
+
+def _managed_partner(partner_id: int) -> PartnerOrganisation:
+    partner = db.get_or_404(PartnerOrganisation, partner_id)
+    require(acting_user().manages_partner(partner.id), MANAGERS_ONLY)
+    return partner
+
+
+def _managed_service(service_id: int) -> Service:
+    service = db.get_or_404(Service, service_id)
+    require(acting_user().manages_partner(service.partner_id), MANAGERS_ONLY)
+    return service
+
+
+@bp.route("/<int:partner_id>/services/new", methods=["GET", "POST"])
+@login_required
+def new_service(partner_id: int) -> ResponseReturnValue:
+    partner = _managed_partner(partner_id)
+    form = ServiceForm()
+    form.service_point_id.set_options([(point.id, f"{point.name} ({point.address})")
+                                       for point in partner.service_points])
+    if not form.validate_on_submit():
+        return render("partners/service_form.html", 400 if form.errors else 200, form=form, partner=partner)
+    try:
+        service = create_service(partner_id=partner.id, kind=form.service_kind, name=form.name.data,
+                                 capacity=form.capacity.data, service_point_id=form.service_point_id.data,
+                                 by=acting_user(), now=now(), **form.settings())
+    except CareappError as error:
+        status = show_refusal(error, form)
+        return render("partners/service_form.html", status, form=form, partner=partner)
+    flash(f"The service {service.name} is created. Now add its slots.", "success")
+    return redirect(url_for("partners.dashboard", partner_id=partner.id))
+
+
+@bp.route("/<int:partner_id>/points/new", methods=["GET", "POST"])
+@login_required
+def new_point(partner_id: int) -> ResponseReturnValue:
+    partner = db.get_or_404(PartnerOrganisation, partner_id)
+    user = acting_user()
+    require(user.is_district or user.manages_partner(partner.id), MANAGERS_ONLY)
+    form = ServicePointForm()
+    if not form.validate_on_submit():
+        return render("partners/point_form.html", 400 if form.errors else 200, form=form, partner=partner)
+    try:
+        point = add_service_point(partner_id=partner.id, name=form.name.data, address=form.address.data,
+                                  latitude=form.latitude.data, longitude=form.longitude.data, by=user, now=now())
+    except CareappError as error:
+        status = show_refusal(error, form)
+        return render("partners/point_form.html", status, form=form, partner=partner)
+    flash(f"The service point {point.name} is added.", "success")
+    return redirect(url_for("partners.dashboard", partner_id=partner.id))
+
+
+@bp.route("/services/<int:service_id>/slots/new", methods=["GET", "POST"])
+@login_required
+def new_slot(service_id: int) -> ResponseReturnValue:
+    service = _managed_service(service_id)
+    form = SlotForm(capacity=None)
+    if not form.validate_on_submit():
+        return render("partners/slot_form.html", 400 if form.errors else 200, form=form, service=service)
+    try:
+        slot = create_slot(service_id=service.id, starts_at=from_local(form.day.data, form.start_time.data),
+                           ends_at=from_local(form.day.data, form.end_time.data), capacity=form.capacity.data,
+                           by=acting_user(), now=now())
+    except CareappError as error:
+        status = show_refusal(error, form, aliases=SLOT_FIELDS)
+        return render("partners/slot_form.html", status, form=form, service=service)
+    flash(f"A slot of {service.name} on {format_local(slot.starts_at)} is added.", "success")
+    return redirect(url_for("partners.dashboard", partner_id=service.partner_id))
+
+
+@bp.route("/services/<int:service_id>/weekly/new", methods=["GET", "POST"])
+@login_required
+def new_weekly(service_id: int) -> ResponseReturnValue:
+    service = _managed_service(service_id)
+    form = WeeklyPatternForm(valid_from=local_date(now()))
+    if not form.validate_on_submit():
+        return render("partners/weekly_form.html", 400 if form.errors else 200, form=form, service=service)
+    try:
+        patterns = add_weekly_pattern(service_id=service.id, weekdays=form.weekdays.data,
+                                      start_time=form.start_time.data, end_time=form.end_time.data,
+                                      capacity=form.capacity.data, valid_from=form.valid_from.data,
+                                      valid_until=form.valid_until.data, by=acting_user(), now=now())
+    except CareappError as error:
+        status = show_refusal(error, form)
+        return render("partners/weekly_form.html", status, form=form, service=service)
+    flash(f"{service.name} now repeats on {len(patterns)} day(s) each week; the next two weeks are open "
+          "for booking.", "success")
+    return redirect(url_for("partners.dashboard", partner_id=service.partner_id))
+
+
+@bp.get("/slots/<int:slot_id>")
+@login_required
+def roster(slot_id: int) -> ResponseReturnValue:
+    user = acting_user()
+    row = queries.slot_availability(slot_id)
+    if row is None:
+        abort(404)
+    require(user.can_view_partner_rosters(row.partner.id), NOT_YOUR_PARTNER)
+    people = queries.roster(slot_id)
+    children = {view.booking.recipient_id for view in people if view.booking.recipient.kind == RecipientKind.child}
+    form = CapacityForm(formdata=None, capacity=row.slot.capacity)
+    return render("partners/roster.html", row=row, people=people, adults=authorised_adults_for(children),
+                  slot_day=local_date(row.slot.starts_at), capacity_form=form,
+                  manages=user.manages_partner(row.partner.id),
+                  records_attendance=user.belongs_to_partner(row.partner.id))
+
+
+def _managed_slot(slot_id: int) -> Slot:
+    slot = db.get_or_404(Slot, slot_id)
+    require(acting_user().manages_partner(slot.service.partner_id), MANAGERS_ONLY)
+    return slot
+
+
+@bp.post("/slots/<int:slot_id>/capacity")
+@login_required
+def change_capacity(slot_id: int) -> Response:
+    slot = _managed_slot(slot_id)
+    form = CapacityForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+    else:
+        try:
+            engine.set_capacity(slot.id, form.capacity.data, by=acting_user(), now=now())
+        except CareappError as error:
+            show_refusal(error)
+        else:
+            flash(f"The slot now has {form.capacity.data} places.", "success")
+    return redirect(url_for("partners.roster", slot_id=slot_id))
+
+
+@bp.get("/slots/<int:slot_id>/cancel")
+@login_required
+def confirm_cancel_slot(slot_id: int) -> ResponseReturnValue:
+    slot = _managed_slot(slot_id)
+    return render("partners/cancel_slot.html", row=queries.slot_availability(slot.id))
+
+
+@bp.post("/slots/<int:slot_id>/cancel")
+@login_required
+def cancel_slot(slot_id: int) -> Response:
+    slot = _managed_slot(slot_id)
+    try:
+        slot = engine.cancel_slot(slot.id, by=acting_user(), now=now())
+    except CareappError as error:
+        show_refusal(error)
+        return redirect(url_for("partners.roster", slot_id=slot_id))
+    flash(f"The slot on {format_local(slot.starts_at)} is cancelled, with every booking in it.", "success")
+    return redirect(url_for("partners.dashboard", partner_id=slot.service.partner_id))
+
+
+def _attendance(booking_id: int, action: Callable[..., Booking], done: str) -> Response:
+    """Check-in and check-out: only this partner's staff record who came and left."""
+    booking = db.get_or_404(Booking, booking_id)
+    require(acting_user().belongs_to_partner(booking.slot.service.partner_id),
+            "Only this partner's staff record attendance.")
+    try:
+        booking = action(booking.id, by=acting_user(), now=now())
+    except CareappError as error:
+        show_refusal(error)
+    else:
+        flash(f"{booking.recipient.name} {done}.", "success")
+    return redirect(url_for("partners.roster", slot_id=booking.slot_id))
+
+
+@bp.post("/bookings/<int:booking_id>/check-in")
+@login_required
+def check_in(booking_id: int) -> Response:
+    return _attendance(booking_id, engine.check_in, "is checked in")
+
+
+@bp.post("/bookings/<int:booking_id>/check-out")
+@login_required
+def check_out(booking_id: int) -> Response:
+    return _attendance(booking_id, engine.check_out, "is checked out")

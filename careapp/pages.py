@@ -1,0 +1,148 @@
+"""What every server-rendered page view shares: the acting user, access refusals, rule refusals shown
+on the form, safe redirects, id selects, and the plain-word labels of the domain's codes."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from flask import flash, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import StopValidation, ValidationError
+
+from careapp.accounts.models import Role, User
+from careapp.booking.models import BookingStatus
+from careapp.core.errors import CareappError, Forbidden
+from careapp.households.models import RecipientKind
+from careapp.partners.models import FillPolicy, PartnerKind, ServiceKind, SlotStatus
+
+# Refusals that are not the user's input to fix: they get the error page with their status.
+PAGE_STATUSES = frozenset({401, 403, 404, 503})
+
+LABELS: dict[str, dict[Any, str]] = {
+    "service_kind": {ServiceKind.daycare: "Day care", ServiceKind.meal: "Meal help",
+                     ServiceKind.childcare: "Childcare", ServiceKind.activity: "Activity or reading room"},
+    "recipient_kind": {RecipientKind.elder: "Elder", RecipientKind.child: "Child"},
+    "booking_status": {BookingStatus.confirmed: "Confirmed", BookingStatus.waitlisted: "On the waiting list",
+                       BookingStatus.offered: "Place offered", BookingStatus.cancelled: "Cancelled",
+                       BookingStatus.checked_in: "Checked in", BookingStatus.checked_out: "Checked out",
+                       BookingStatus.no_show: "Did not come"},
+    "slot_status": {SlotStatus.open: "Open", SlotStatus.closed: "Closed", SlotStatus.cancelled: "Cancelled"},
+    "fill_policy": {FillPolicy.auto: "Give a freed place to the next in line at once",
+                    FillPolicy.offer: "Offer a freed place to the next in line for some hours"},
+    "partner_kind": {PartnerKind.elderly_care_centre: "Elderly care centre", PartnerKind.nursery: "Nursery",
+                     PartnerKind.canteen: "Canteen", PartnerKind.social_organisation: "Social organisation",
+                     PartnerKind.academy: "Academy or reading room"},
+    "role": {Role.family: "Family", Role.partner_staff: "Partner staff", Role.partner_manager: "Partner manager",
+             Role.community_staff: "Community staff", Role.admin: "Administrator"},
+    # GB/T 42195-2022 ability levels, in plain words.
+    "ability_level": {0: "0 - fully able", 1: "1 - mildly impaired", 2: "2 - moderately impaired",
+                      3: "3 - severely impaired", 4: "4 - fully dependent"},
+    "need": {"diet": "Diet", "allergies": "Allergies", "mobility": "Mobility",
+             "medication_notes": "Medication", "emergency_contact_name": "Emergency contact",
+             "emergency_contact_phone": "Emergency phone"},
+}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def acting_user() -> User:
+    """The logged-in user as the model object the rules take (not Flask-Login's proxy)."""
+    return current_user._get_current_object()
+
+
+def require(allowed: bool, message: str = "You may not see or change this.") -> None:
+    """Object-level access: refuse with the 403 page (answers come from User's permission methods)."""
+    if not allowed:
+        raise Forbidden(message)
+
+
+def household_page(user: User, household_id: int) -> str:
+    """Where a household's bookings are shown: a family's home, or the household page for district staff."""
+    if user.role == Role.family:
+        return url_for("family.home")
+    return url_for("family.household", household_id=household_id)
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, labels=LABELS, weekdays=WEEKDAYS, **context), status
+
+
+def show_refusal(error: CareappError, form: FlaskForm | None = None,
+                 aliases: Mapping[str, str] | None = None) -> int:
+    """Show a rule's refusal beside the field it names (else as a flash message); return the status to answer.
+
+    ``aliases`` maps the rule's field names to the form's (e.g. a rule's ``starts_at`` is the form's
+    ``start_time``). Access and existence refusals go on to the error page instead.
+    """
+    if error.status in PAGE_STATUSES:
+        raise error
+    for name in error.fields:
+        field = form._fields.get((aliases or {}).get(name, name)) if form is not None else None
+        if field is not None:
+            field.errors = [*field.errors, error.message]
+            return error.status
+    flash(error.message, "error")
+    return error.status
+
+
+def flash_form_errors(form: FlaskForm) -> None:
+    """For button-only forms, which have no field to show an error beside."""
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site relative path to go on to after logging in, or None (never an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None  # browsers read "/\evil" as "//evil"; control characters hide a scheme
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices (tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def within_years(first: int = 1900, last: int = 2100):
+    """A date in a sensible range (a far-off year would overflow the date arithmetic of the rules)."""
+
+    def check(form: FlaskForm, field) -> None:
+        if field.data is not None and not first <= field.data.year <= last:
+            raise ValidationError(f"Please give a date between {first} and {last}.")
+
+    return check
+
+
+def optional_int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    return int(value)
+
+
+class IdSelectField(SelectField):
+    """A select of database ids with a "Choose ..." first option; the rule decides if the id is acceptable."""
+
+    def __init__(self, label: str, *, placeholder: str = "Choose one", required: bool = True,
+                 message: str = "Please choose one.", **kwargs: Any):
+        super().__init__(label, coerce=optional_int, invalid_choice_message="Please choose one from the list.",
+                         **kwargs)
+        self.placeholder, self.required, self.message = placeholder, required, message
+
+    def set_options(self, options: list[tuple[int, str]] | list[SelectChoice]) -> None:
+        """Options as (id, label) pairs, or SelectChoice with an ``optgroup`` to group them."""
+        self.choices = [SelectChoice("", self.placeholder),
+                        *(option if isinstance(option, SelectChoice) else SelectChoice(str(option[0]), option[1])
+                          for option in options)]
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data is None and not self.process_errors:
+            if self.required:
+                raise StopValidation(self.message)
+            return
+        super().pre_validate(form)

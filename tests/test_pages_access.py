@@ -1,0 +1,135 @@
+"""Who may open which page: anonymous -> log in, wrong role or another household's / partner's object -> 403."""
+from __future__ import annotations
+
+import pytest
+
+from careapp.booking import engine
+from tests.factories import make_slot
+from tests.page_helpers import client, login  # noqa: F401  (client: the page test client fixture)
+
+ANON, FAMILY, OTHER_FAMILY = "anonymous", "family", "other_family"
+STAFF, MANAGER, OTHER_STAFF, OTHER_MANAGER = "partner_staff", "partner_manager", "other_staff", "other_manager"
+COMMUNITY, ADMIN = "community_staff", "admin"
+ROLES = (ANON, FAMILY, OTHER_FAMILY, STAFF, MANAGER, OTHER_STAFF, OTHER_MANAGER, COMMUNITY, ADMIN)
+LOGIN = "login"  # a redirect to the log-in page
+START = "start"  # a redirect to the user's own start page
+
+
+def expect(default, **by_role):
+    """Expected answer per role: ``default`` for every logged-in role not named, anonymous -> log in."""
+    table = {role: default for role in ROLES}
+    table[ANON] = LOGIN
+    table.update(by_role)
+    return table
+
+
+FAMILY_ONLY = dict(family=200, other_family=403, community_staff=200, admin=200)
+PARTNER_READERS = dict(partner_staff=200, partner_manager=200, community_staff=200, admin=200)
+MANAGER_ONLY = dict(partner_manager=200, admin=200)
+DISTRICT = dict(community_staff=200, admin=200)
+
+PAGES = {
+    "start": ("/", expect(302, anonymous=302)),
+    "family_home": ("/family/", expect(START, family=200, other_family=200)),
+    "household": ("/family/households/{household}", expect(403, **FAMILY_ONLY)),
+    "add_member": ("/family/households/{household}/members/new", expect(403, **FAMILY_ONLY)),
+    "add_adult": ("/family/members/{child}/adults/new", expect(403, **FAMILY_ONLY)),
+    "find_slots": ("/booking/slots", expect(200)),
+    "slot": ("/booking/slots/{slot}", expect(200, other_staff=403, other_manager=403)),
+    "partner_dashboard": ("/partners/{partner}", expect(403, **PARTNER_READERS)),
+    "partner_index": ("/partners/", expect(302, family=403, other_family=403)),
+    "new_service": ("/partners/{partner}/services/new", expect(403, **MANAGER_ONLY)),
+    "new_point": ("/partners/{partner}/points/new", expect(403, **MANAGER_ONLY, community_staff=200)),
+    "new_slot": ("/partners/services/{service}/slots/new", expect(403, **MANAGER_ONLY)),
+    "new_weekly": ("/partners/services/{service}/weekly/new", expect(403, **MANAGER_ONLY)),
+    "roster": ("/partners/slots/{slot}", expect(403, **PARTNER_READERS)),
+    "confirm_cancel_slot": ("/partners/slots/{slot}/cancel", expect(403, **MANAGER_ONLY)),
+    "community_overview": ("/community/", expect(403, **DISTRICT)),
+    "community_partner_slots": ("/community/partners/{partner}", expect(403, **DISTRICT)),
+    "community_new_partner": ("/community/partners/new", expect(403, **DISTRICT)),
+    "community_new_account": ("/community/partners/{partner}/accounts/new", expect(403, **DISTRICT)),
+    "community_residents": ("/community/residents?q=1栋", expect(403, **DISTRICT)),
+    "community_book_for": ("/community/residents/members/{elder}", expect(403, **DISTRICT)),
+}
+
+ACTIONS = {
+    # POST actions on another household's booking or another partner's slot.
+    "cancel": ("/booking/bookings/{booking}/cancel", expect(403, family=302, community_staff=302, admin=302)),
+    "accept": ("/booking/bookings/{booking}/accept", expect(403, family=302, community_staff=302, admin=302)),
+    "decline": ("/booking/bookings/{booking}/decline", expect(403, family=302, community_staff=302, admin=302)),
+    "book": ("/booking/slots/{slot}/book", expect(403, family=302, community_staff=302, admin=302)),
+    "check_in": ("/partners/bookings/{booking}/check-in", expect(403, partner_staff=302, partner_manager=302)),
+    "check_out": ("/partners/bookings/{booking}/check-out", expect(403, partner_staff=302, partner_manager=302)),
+    "capacity": ("/partners/slots/{slot}/capacity", expect(403, partner_manager=302, admin=302)),
+    "cancel_slot": ("/partners/slots/{slot}/cancel", expect(403, partner_manager=302, admin=302)),
+}
+
+
+def cases(table):
+    return [pytest.param(name, role, id=f"{name}-{role}") for name in table for role in ROLES]
+
+
+@pytest.fixture
+def scene(world, clock):
+    """A day-care slot of the care centre with the family's elder booked into it."""
+    now = clock.now()
+    slot = make_slot(world.daycare, world.care_centre.manager, now, capacity=5)
+    elder = world.family.add_elder(now)
+    child = world.family.add_child(now)
+    booking = engine.book(slot.id, elder.id, by=world.family.user, now=now).booking
+    users = {FAMILY: world.family.user, OTHER_FAMILY: world.other_family.user, STAFF: world.care_centre.staff,
+             MANAGER: world.care_centre.manager, OTHER_STAFF: world.nursery.staff,
+             OTHER_MANAGER: world.nursery.manager, COMMUNITY: world.community_staff, ADMIN: world.admin}
+    ids = {"household": world.family.household.id, "child": child.id, "elder": elder.id, "slot": slot.id,
+           "booking": booking.id, "partner": world.care_centre.partner.id, "service": world.daycare.id}
+    return users, ids
+
+
+def check(response, expected) -> None:
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+    elif expected == START:
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/"
+    else:
+        assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    if response.status_code == 403:
+        assert "Sorry" in response.get_data(as_text=True)  # our error page, not a bare one
+
+
+@pytest.mark.parametrize("page, role", cases(PAGES))
+def test_who_may_open_each_page(client, scene, page, role):
+    users, ids = scene
+    if role != ANON:
+        login(client, users[role])
+    url, expected = PAGES[page]
+    check(client.get(url.format(**ids)), expected[role])
+
+
+@pytest.mark.parametrize("action, role", cases(ACTIONS))
+def test_who_may_act_on_another_households_booking_or_partners_slot(client, scene, action, role):
+    """Refused roles get 403; allowed roles get past the access check (the rule may still say no)."""
+    users, ids = scene
+    if role != ANON:
+        login(client, users[role])
+    url, expected = ACTIONS[action]
+    check(client.post(url.format(**ids), data={"recipient_id": ids["elder"], "capacity": 6}), expected[role])
+
+
+@pytest.mark.parametrize("url", ["/booking/bookings/999999/cancel", "/partners/bookings/999999/check-in",
+                                 "/partners/slots/999999/capacity"])
+def test_unknown_objects_are_404(client, scene, url):
+    users, _ = scene
+    login(client, users[ADMIN])
+    response = client.post(url, data={"capacity": 3})
+    assert response.status_code == 404
+    assert "Nothing is here" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/family/households/999999", "/booking/slots/999999", "/partners/slots/999999",
+                                 "/community/partners/999999"])
+def test_unknown_pages_are_404(client, scene, url):
+    users, _ = scene
+    login(client, users[COMMUNITY])
+    assert client.get(url).status_code == 404
