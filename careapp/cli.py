@@ -1,22 +1,76 @@
-"""The ``careapp`` command (also ``flask --app careapp ...``)."""
+"""The ``careapp`` command (also ``flask --app careapp ...``).
+
+    careapp init-db        create or upgrade the schema (run before `serve`)
+    careapp users create   make an account (the operator, so no role check)
+    careapp load-demo      fill an empty database with the demo district
+    careapp demo           all of the above on SQLite, then serve with the scheduler
+    careapp serve          production: gunicorn with several workers, no scheduler
+
+Every command answers bad input and an unusable database with a message and
+a non-zero exit, never a traceback.
+"""
 from __future__ import annotations
 
-import click
-from flask import Flask
-from flask.cli import FlaskGroup
-from flask_migrate import upgrade
+import functools
+from typing import Callable
 
+import click
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy.exc import OperationalError
+from werkzeug.serving import run_simple
+
+from careapp import demo
 from careapp.accounts.models import Role
 from careapp.core.clock import now
+from careapp.core.db import db
 from careapp.core.errors import CareappError
 
 
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(init_db)
-    app.cli.add_command(users)
+    for command in (init_db, users, load_demo_command, demo_command, serve_command):
+        app.cli.add_command(command)
 
+
+# --- shared checks ---
+
+def reports_database_errors(command: Callable) -> Callable:
+    """Turn "cannot connect" and "database is locked" into a message instead of a traceback."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except OperationalError as error:
+            raise click.ClickException(
+                f"The database cannot be used: {str(error.orig).strip()}\n"
+                "Check CAREAPP_DATABASE_URL and that the database server is running.") from None
+    return run
+
+
+def schema_revisions() -> tuple[set[str], set[str]]:
+    """The Alembic revisions the database is at, and the newest ones in migrations/."""
+    config = current_app.extensions["migrate"].migrate.get_config()
+    newest = set(ScriptDirectory.from_config(config).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, newest
+
+
+def require_migrated_schema() -> None:
+    current, newest = schema_revisions()
+    if current != newest:
+        state = "is empty" if not current else "is at an older schema"
+        raise click.ClickException(f"The database {state}; run `careapp init-db` first.")
+
+
+# --- schema and accounts ---
 
 @click.command("init-db")
+@with_appcontext
+@reports_database_errors
 def init_db() -> None:
     """Create or upgrade the database schema to the newest migration."""
     upgrade()
@@ -36,16 +90,97 @@ def users() -> None:
 @click.option("--household", "household_id", type=int, help="Household id (family accounts).")
 @click.option("--name", default="")
 @click.option("--email", default=None)
-def create_user_command(role, login, password, partner_id, household_id, name, email) -> None:
+@with_appcontext
+@reports_database_errors
+def create_user_command(role: str, login: str, password: str, partner_id: int | None, household_id: int | None,
+                        name: str, email: str | None) -> None:
     """Create an account (run by the operator, so no role check)."""
     from careapp.accounts.services import create_user
 
+    require_migrated_schema()
     try:
         user = create_user(by=None, now=now(), role=Role(role), login=login, password=password,
                            name=name or login, email=email, partner_id=partner_id, household_id=household_id)
     except CareappError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created {user.role.value} account {user.login} (id {user.id}).")
+
+
+# --- the demo ---
+
+@click.command("load-demo")
+@with_appcontext
+@reports_database_errors
+def load_demo_command() -> None:
+    """Load the demo district (赭麓街道) into an empty database; running it again changes nothing."""
+    require_migrated_schema()
+    load_demo_and_report()
+
+
+def load_demo_and_report() -> None:
+    try:
+        loaded = demo.load(now())
+    except CareappError as error:
+        raise click.ClickException(error.message) from None
+    if loaded:
+        counts = ", ".join(f"{count} {label}" for label, count in demo.summary().items())
+        click.echo(f"Loaded the demo district {demo.SUB_DISTRICT}: {counts}.")
+    else:
+        click.echo("The demo is already loaded; nothing changed.")
+    echo_demo_logins()
+
+
+def echo_demo_logins() -> None:
+    header = ("role", "login", "password", "who")
+    rows = [header] + [(d.role.value, d.login, d.password, d.name) for d in demo.logins()]
+    # The last column is Chinese (double-width), so only the columns before it are padded.
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    click.echo("\nDemo logins:")
+    for row in rows:
+        click.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@with_appcontext
+@reports_database_errors
+def demo_command(host: str, port: int) -> None:
+    """Try careapp: migrate the database, load the demo and serve it with its scheduler."""
+    from careapp.scheduler import runner
+
+    app = current_app._get_current_object()
+    upgrade()
+    load_demo_and_report()
+    # The server's threads open their own sessions; do not hold this command's one for hours.
+    db.session.remove()
+    app.config["RUN_SCHEDULER"] = True
+    scheduler = runner.start_in_process(app)
+    click.echo(f"\ncareapp demo on http://{host}:{port}/ (Ctrl+C stops it)")
+    try:
+        # Threaded so slow requests do not queue; no reloader or debugger (the
+        # reloader would start a second scheduler, the debugger runs code from the browser).
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+# --- production ---
+
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port to listen on.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes  [default: 2 × CPU cores + 1]")
+@with_appcontext
+@reports_database_errors
+def serve_command(bind: str, workers: int | None) -> None:
+    """Serve careapp with gunicorn (production). Migrate the schema first: `careapp init-db`."""
+    from careapp.server import CareappServer, default_workers
+
+    require_migrated_schema()
+    # Close the check's connection before gunicorn forks, so no worker inherits it.
+    db.engine.dispose()
+    CareappServer({"bind": bind, "workers": workers or default_workers(), "proc_name": "careapp"}).run()
 
 
 def _create_app(*args, **kwargs):

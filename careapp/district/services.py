@@ -1,0 +1,86 @@
+"""District rules: the sub-district's communities, grids and buildings.
+
+The map of where people live is the sub-district's own record, so community
+staff and admins keep it; every change writes an audit entry.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from careapp.accounts.models import User
+from careapp.core import audit
+from careapp.core.db import db, write_transaction
+from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound
+from careapp.district.models import Building, Community, Grid
+
+
+def _require_district_staff(by: User) -> None:
+    if not by.is_district:
+        raise Forbidden("Only community staff and admins change the district's map.")
+
+
+def _require_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise BadInput("Please give a name.", fields={"name": "required"})
+    return name
+
+
+def _check_coordinates(latitude: float, longitude: float) -> None:
+    if not -90 <= latitude <= 90:
+        raise BadInput("Latitude is between -90 and 90.", fields={"latitude": "-90..90"})
+    if not -180 <= longitude <= 180:
+        raise BadInput("Longitude is between -180 and 180.", fields={"longitude": "-180..180"})
+
+
+def add_community(*, name: str, by: User, now: datetime) -> Community:
+    _require_district_staff(by)
+    name = _require_name(name)
+    with write_transaction():
+        if db.session.scalar(sa.select(Community.id).where(Community.name == name)) is not None:
+            raise Conflict("A community of that name exists already.", code="duplicate_name",
+                           fields={"name": "taken"})
+        community = Community(name=name)
+        db.session.add(community)
+        db.session.flush()
+        audit.record("community.created", community, actor=by, now=now, after={"name": name})
+        return community
+
+
+def add_grid(*, community_id: int, name: str, by: User, now: datetime) -> Grid:
+    _require_district_staff(by)
+    name = _require_name(name)
+    with write_transaction():
+        if db.session.get(Community, community_id) is None:
+            raise NotFound("No such community.")
+        taken = sa.select(Grid.id).where(Grid.community_id == community_id, Grid.name == name)
+        if db.session.scalar(taken) is not None:
+            raise Conflict("This community already has a grid of that name.", code="duplicate_name",
+                           fields={"name": "taken"})
+        grid = Grid(community_id=community_id, name=name)
+        db.session.add(grid)
+        db.session.flush()
+        audit.record("grid.created", grid, actor=by, now=now, after={"community_id": community_id, "name": name})
+        return grid
+
+
+def add_building(*, grid_id: int, name: str, address: str, latitude: float, longitude: float,
+                 by: User, now: datetime) -> Building:
+    _require_district_staff(by)
+    name = _require_name(name)
+    _check_coordinates(latitude, longitude)
+    with write_transaction():
+        if db.session.get(Grid, grid_id) is None:
+            raise NotFound("No such grid.")
+        taken = sa.select(Building.id).where(Building.grid_id == grid_id, Building.name == name)
+        if db.session.scalar(taken) is not None:
+            raise Conflict("This grid already has a building of that name.", code="duplicate_name",
+                           fields={"name": "taken"})
+        building = Building(grid_id=grid_id, name=name, address=(address or "").strip(),
+                            latitude=latitude, longitude=longitude)
+        db.session.add(building)
+        db.session.flush()
+        audit.record("building.created", building, actor=by, now=now, after=building.as_dict())
+        return building

@@ -1,0 +1,36 @@
+"""Production serving: gunicorn with several worker processes, each building its own app.
+
+The schema must be migrated first (``careapp init-db``); ``careapp serve``
+checks that before it starts. No worker runs the scheduler.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.util import import_app
+
+# What each worker loads, exactly as `gunicorn 'careapp:create_app()'` would.
+APP_SPEC = "careapp:create_app()"
+
+
+def default_workers() -> int:
+    """Gunicorn's rule of thumb: 2 × cores + 1 (the cores this process may use)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 * cores + 1
+
+
+class CareappServer(BaseApplication):
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Not preloaded: each worker builds the app after the fork, so no
+        # database connection is ever shared between processes.
+        return import_app(APP_SPEC)
