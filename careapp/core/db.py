@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Iterator, TypeVar
 
 import sqlalchemy as sa
@@ -140,10 +140,6 @@ def lock_for_update(model: type[M], ident: int, *, guard: bool = True) -> M | No
         stmt = stmt.with_for_update()
     return db.session.scalar(stmt)
 
-
-def utcnow_default() -> datetime:
-    """Column default for created_at stamps written by the database layer (not a rule's clock)."""
-    return datetime.now(timezone.utc)
 
 
 def render_item_for_alembic(type_, obj, autogen_context):

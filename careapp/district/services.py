@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from careapp.accounts.models import User
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
-from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound
+from careapp.core.errors import Conflict, Forbidden, NotFound
+from careapp.core.validation import check_coordinates, require_name
 from careapp.district.models import Building, Community, Grid
 
 
@@ -21,23 +22,11 @@ def _require_district_staff(by: User) -> None:
         raise Forbidden("Only community staff and admins change the district's map.")
 
 
-def _require_name(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise BadInput("Please give a name.", fields={"name": "required"})
-    return name
-
-
-def _check_coordinates(latitude: float, longitude: float) -> None:
-    if not -90 <= latitude <= 90:
-        raise BadInput("Latitude is between -90 and 90.", fields={"latitude": "-90..90"})
-    if not -180 <= longitude <= 180:
-        raise BadInput("Longitude is between -180 and 180.", fields={"longitude": "-180..180"})
 
 
 def add_community(*, name: str, by: User, now: datetime) -> Community:
     _require_district_staff(by)
-    name = _require_name(name)
+    name = require_name(name)
     with write_transaction():
         if db.session.scalar(sa.select(Community.id).where(Community.name == name)) is not None:
             raise Conflict("A community of that name exists already.", code="duplicate_name",
@@ -51,7 +40,7 @@ def add_community(*, name: str, by: User, now: datetime) -> Community:
 
 def add_grid(*, community_id: int, name: str, by: User, now: datetime) -> Grid:
     _require_district_staff(by)
-    name = _require_name(name)
+    name = require_name(name)
     with write_transaction():
         if db.session.get(Community, community_id) is None:
             raise NotFound("No such community.")
@@ -69,8 +58,8 @@ def add_grid(*, community_id: int, name: str, by: User, now: datetime) -> Grid:
 def add_building(*, grid_id: int, name: str, address: str, latitude: float, longitude: float,
                  by: User, now: datetime) -> Building:
     _require_district_staff(by)
-    name = _require_name(name)
-    _check_coordinates(latitude, longitude)
+    name = require_name(name)
+    check_coordinates(latitude, longitude)
     with write_transaction():
         if db.session.get(Grid, grid_id) is None:
             raise NotFound("No such grid.")

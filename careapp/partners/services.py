@@ -11,6 +11,7 @@ from careapp.booking.policies import policy_for
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.validation import check_coordinates, require_name
 from careapp.core.timefmt import from_local
 from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisation, Service, ServiceKind,
                                      ServicePoint, Slot, SlotPattern, SlotStatus)
@@ -24,18 +25,6 @@ MAX_OFFER_HOURS = 14 * 24
 ABILITY_LEVELS = range(5)  # GB/T 42195-2022: 0 能力完好 .. 4 完全丧失
 
 
-def _require_name(name: str | None, field: str = "name") -> str:
-    name = (name or "").strip()
-    if not name:
-        raise BadInput("Please give a name.", fields={field: "required"})
-    return name
-
-
-def _check_coordinates(latitude: float, longitude: float) -> None:
-    if not -90 <= latitude <= 90:
-        raise BadInput("Latitude is between -90 and 90.", fields={"latitude": "-90..90"})
-    if not -180 <= longitude <= 180:
-        raise BadInput("Longitude is between -180 and 180.", fields={"longitude": "-180..180"})
 
 
 def _existing_partner(partner_id: int) -> PartnerOrganisation:
@@ -56,7 +45,7 @@ def create_partner(*, name: str, kind: PartnerKind, by: User, now: datetime, pho
     """Community staff and admins add a partner; added this way it is approved at once."""
     if not by.is_district:
         raise Forbidden("Only community staff and admins add partners.")
-    name = _require_name(name)
+    name = require_name(name)
     with write_transaction():
         if db.session.scalar(sa.select(PartnerOrganisation.id).where(PartnerOrganisation.name == name)):
             raise Conflict("A partner of that name exists already.", code="duplicate_name", fields={"name": "taken"})
@@ -69,8 +58,8 @@ def create_partner(*, name: str, kind: PartnerKind, by: User, now: datetime, pho
 
 def add_service_point(*, partner_id: int, name: str, address: str, latitude: float, longitude: float,
                       by: User, now: datetime) -> ServicePoint:
-    name = _require_name(name)
-    _check_coordinates(latitude, longitude)
+    name = require_name(name)
+    check_coordinates(latitude, longitude)
     with write_transaction():
         _existing_partner(partner_id)
         if not (by.is_district or by.manages_partner(partner_id)):
@@ -86,7 +75,7 @@ def add_service_point(*, partner_id: int, name: str, address: str, latitude: flo
 def create_service(*, partner_id: int, kind: ServiceKind, name: str, capacity: int, service_point_id: int,
                    by: User, now: datetime, fill_policy: FillPolicy = FillPolicy.auto, **settings) -> Service:
     """A partner's manager publishes a service of a kind; its settings tune that kind's policy."""
-    name = _require_name(name)
+    name = require_name(name)
     if capacity < 0:
         raise BadInput("Capacity cannot be negative.", fields={"capacity": "min 0"})
     settings = _checked_service_settings(settings)

@@ -1,0 +1,18 @@
+"""Small input checks shared by several rules (one home for each)."""
+from __future__ import annotations
+
+from careapp.core.errors import BadInput
+
+
+def require_name(name: str | None, field: str = "name") -> str:
+    name = (name or "").strip()
+    if not name:
+        raise BadInput("Please give a name.", fields={field: "required"})
+    return name
+
+
+def check_coordinates(latitude: float, longitude: float) -> None:
+    if not -90 <= latitude <= 90:
+        raise BadInput("Latitude is between -90 and 90.", fields={"latitude": "-90..90"})
+    if not -180 <= longitude <= 180:
+        raise BadInput("Longitude is between -180 and 180.", fields={"longitude": "-180..180"})
