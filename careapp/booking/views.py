@@ -42,9 +42,9 @@ def find_slots() -> ResponseReturnValue:
         del form.partner_id  # partner staff search their own partner's slots only
     if not form.validate():
         return render("booking/find_slots.html", 400, form=form, rows=[], can_book=can_book(user))
-    partner_id = form.partner_id.data if "partner_id" in form else user.partner_id
-    rows = queries.find_slots(now=now(), kind=form.kind.data, partner_id=partner_id,
-                              date_from=form.date_from.data, date_to=form.date_to.data)
+    partner_id = form.partner_id.data if "partner_id" in form else None
+    rows = queries.slots_visible_to(user, now=now(), kind=form.kind.data, partner_id=partner_id,
+                                    date_from=form.date_from.data, date_to=form.date_to.data)
     return render("booking/find_slots.html", form=form, rows=rows, can_book=can_book(user))
 
 
