@@ -1,11 +1,10 @@
-"""Helpers for the page tests: a test client whose every request runs in its own app context (as in
-production), logging in through the real form, reading tokens and messages out of pages."""
+"""Helpers for the page tests: logging in through the real form, reading tokens and messages out of pages.
+(The ``client`` fixture itself, whose every request runs in its own app context, is in conftest.py.)"""
 from __future__ import annotations
 
 import html
 import re
 
-import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
@@ -14,33 +13,6 @@ from careapp.core.db import db
 from tests.factories import PASSWORD
 
 CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-
-
-class PageClient(FlaskClient):
-    """Each request gets a fresh app context, so ``g`` (the logged-in user, the CSRF token) and the
-    database session never leak from the test or from another client into the request."""
-
-    def open(self, *args, **kwargs):
-        # End the test's own read before and after: no lock is held while the request runs, and the test
-        # then sees what the request wrote (SQLite keeps one snapshot per read transaction).
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
-
-
-@pytest.fixture
-def client(app) -> PageClient:
-    app.test_client_class = PageClient
-    return app.test_client()
-
-
-@pytest.fixture
-def other_client(app) -> PageClient:
-    """A second browser, for a second user at the same time."""
-    app.test_client_class = PageClient
-    return app.test_client()
 
 
 def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:

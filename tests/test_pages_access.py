@@ -5,7 +5,7 @@ import pytest
 
 from careapp.booking import engine
 from tests.factories import make_slot
-from tests.page_helpers import client, login  # noqa: F401  (client: the page test client fixture)
+from tests.page_helpers import login
 
 ANON, FAMILY, OTHER_FAMILY = "anonymous", "family", "other_family"
 STAFF, MANAGER, OTHER_STAFF, OTHER_MANAGER = "partner_staff", "partner_manager", "other_staff", "other_manager"

@@ -9,7 +9,7 @@ from careapp.core.audit import AuditEntry
 from careapp.core.db import db
 from careapp.households.models import Household
 from tests.factories import PASSWORD, make_user
-from tests.page_helpers import client, count, follow, login, text  # noqa: F401  (client: page test client fixture)
+from tests.page_helpers import count, follow, login, text
 
 
 def test_log_in_with_mobile_number_goes_to_the_family_home(client, world):

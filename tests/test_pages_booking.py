@@ -12,7 +12,7 @@ from careapp.core.audit import AuditEntry
 from careapp.core.db import db, write_transaction
 from careapp.households.models import CareRecipient
 from tests.factories import make_family, make_slot
-from tests.page_helpers import client, count, follow, login, other_client, text  # noqa: F401  (fixtures)
+from tests.page_helpers import count, follow, login, text
 
 
 def only_booking() -> Booking:

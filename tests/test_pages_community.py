@@ -14,7 +14,7 @@ from careapp.core.db import db
 from careapp.partners.models import PartnerKind, PartnerOrganisation
 from careapp.partners.services import create_partner
 from tests.factories import make_family, make_slot
-from tests.page_helpers import client, count, follow, login, other_client, text  # noqa: F401  (fixtures)
+from tests.page_helpers import count, follow, login, text
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from careapp.booking.models import Booking, BookingStatus
 from careapp.core.db import db
 from careapp.households.models import CareRecipient
 from tests.factories import make_slot
-from tests.page_helpers import client, count, csrf_token, login, text  # noqa: F401  (client: page test client)
+from tests.page_helpers import count, csrf_token, login, text
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from careapp.core.audit import AuditEntry
 from careapp.core.db import db
 from careapp.households.models import AuthorisedAdult, CareRecipient, RecipientKind
-from tests.page_helpers import client, count, follow, login, text  # noqa: F401  (client: page test client fixture)
+from tests.page_helpers import count, follow, login, text
 
 
 def member_url(world) -> str:

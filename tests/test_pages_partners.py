@@ -13,7 +13,7 @@ from careapp.core.db import db
 from careapp.households.services import add_authorised_adult
 from careapp.partners.models import Service, ServiceKind, Slot, SlotPattern, SlotStatus
 from tests.factories import make_family, make_slot
-from tests.page_helpers import client, count, follow, login, text  # noqa: F401  (client: page test client fixture)
+from tests.page_helpers import count, follow, login, text
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from careapp.households.models import Household
 from tests.factories import PASSWORD
-from tests.page_helpers import client, count, text  # noqa: F401  (client: page test client fixture)
+from tests.page_helpers import count, text
 
 
 @pytest.fixture

@@ -93,3 +93,26 @@ def test_statement_count_does_not_grow_with_bookings(world, clock, reader):
     for slot in slots:
         fill(world, slot, 5, now, family if slot is slots[0] else None)
     assert read() == small
+
+
+@pytest.mark.parametrize("page", ["family_home", "slot_list", "roster"])
+def test_pages_issue_the_same_number_of_statements_whatever_the_bookings(world, clock, client, page):
+    """The family home, the slot finder and a slot's roster, measured over a whole request."""
+    from tests.page_helpers import login
+
+    now = clock.now()
+    slots = [make_slot(world.daycare, world.care_centre.manager, now, days_ahead=d, capacity=3) for d in (1, 2)]
+    viewer = world.care_centre.staff if page == "roster" else world.family.user
+    url = {"family_home": "/family/", "slot_list": "/booking/slots", "roster": f"/partners/slots/{slots[0].id}"}[page]
+    login(client, viewer)
+
+    def statements_for_page() -> int:
+        with count_statements() as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    fill(world, slots[0], 1, now, world.family)
+    small = statements_for_page()
+    for slot in slots:
+        fill(world, slot, 5, now, world.family if slot is slots[0] else None)
+    assert statements_for_page() == small
