@@ -43,11 +43,11 @@ PAGES = {
     "new_slot": ("/partners/services/{service}/slots/new", expect(403, **MANAGER_ONLY)),
     "new_weekly": ("/partners/services/{service}/weekly/new", expect(403, **MANAGER_ONLY)),
     "roster": ("/partners/slots/{slot}", expect(403, **PARTNER_READERS)),
+    "new_account": ("/partners/{partner}/accounts/new", expect(403, **MANAGER_ONLY, community_staff=200)),
     "confirm_cancel_slot": ("/partners/slots/{slot}/cancel", expect(403, **MANAGER_ONLY)),
     "community_overview": ("/community/", expect(403, **DISTRICT)),
     "community_partner_slots": ("/community/partners/{partner}", expect(403, **DISTRICT)),
     "community_new_partner": ("/community/partners/new", expect(403, **DISTRICT)),
-    "community_new_account": ("/community/partners/{partner}/accounts/new", expect(403, **DISTRICT)),
     "community_residents": ("/community/residents?q=1栋", expect(403, **DISTRICT)),
     "community_book_for": ("/community/residents/members/{elder}", expect(403, **DISTRICT)),
 }

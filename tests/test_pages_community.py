@@ -96,7 +96,7 @@ def test_a_partner_name_that_exists_is_refused_next_to_the_name(client, world, s
 
 def test_create_a_partner_manager_account_that_can_log_in(client, other_client, world, staff):
     partner = world.academy.partner
-    response = client.post(f"/community/partners/{partner.id}/accounts/new",
+    response = client.post(f"/partners/{partner.id}/accounts/new",
                            data={"role": "partner_manager", "name": "周主任", "login": "13955556666",
                                  "password": "first-pass-1", "email": "", "phone": ""})
     assert "周主任 can now log in with 13955556666." in follow(client, response)
@@ -116,7 +116,7 @@ def test_bad_account_input_is_shown_by_the_field_and_nothing_is_written(client, 
                                                                         message):
     before = count(User)
     data = {"role": "partner_staff", "name": "周", "login": "13955556666", "password": "first-pass-1", **changes}
-    response = client.post(f"/community/partners/{world.academy.partner.id}/accounts/new", data=data)
+    response = client.post(f"/partners/{world.academy.partner.id}/accounts/new", data=data)
     assert response.status_code == 400
     assert f'id="{field}-error">{message}' in text(response)
     assert count(User) == before
@@ -124,7 +124,7 @@ def test_bad_account_input_is_shown_by_the_field_and_nothing_is_written(client, 
 
 def test_a_taken_login_is_refused(client, world, staff):
     data = {"role": "partner_staff", "name": "周", "login": world.family.user.login, "password": "first-pass-1"}
-    response = client.post(f"/community/partners/{world.academy.partner.id}/accounts/new", data=data)
+    response = client.post(f"/partners/{world.academy.partner.id}/accounts/new", data=data)
     assert response.status_code == 409
     assert 'id="login-error">That login is already registered.' in text(response)
 

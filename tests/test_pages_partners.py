@@ -222,3 +222,18 @@ def test_another_partners_staff_cannot_check_in(client, world, clock):
     assert client.get(f"/partners/slots/{slot.id}").status_code == 403
     assert client.post(f"/partners/bookings/{booking.id}/check-in").status_code == 403
     assert db.session.get(Booking, booking.id).status == BookingStatus.confirmed
+
+
+def test_a_manager_creates_a_staff_account_for_their_own_partner_only(client, world):
+    from careapp.accounts.models import Role, User
+
+    login(client, world.care_centre.manager)
+    data = {"role": "partner_staff", "name": "新护理员", "login": "13966667777", "password": "first-pass-1"}
+    response = client.post(f"/partners/{world.care_centre.partner.id}/accounts/new", data=data)
+    assert "新护理员 can now log in with 13966667777." in follow(client, response)
+    user = db.session.scalar(sa.select(User).where(User.login == "13966667777"))
+    assert (user.role, user.partner_id) == (Role.partner_staff, world.care_centre.partner.id)
+    before = count(User)
+    other = client.post(f"/partners/{world.nursery.partner.id}/accounts/new", data={**data, "login": "13966668888"})
+    assert other.status_code == 403
+    assert count(User) == before

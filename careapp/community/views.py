@@ -1,4 +1,4 @@
-"""Community staff pages: every partner's services at a glance, adding partners and their accounts,
+"""Community staff pages: every partner's services at a glance, adding partners,
 and booking on behalf of residents who have no smartphone (代办)."""
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from careapp.accounts.models import Role
-from careapp.accounts.services import create_user
 from careapp.booking import queries
 from careapp.booking.forms import ResidentSearchForm
 from careapp.booking.policies import policy_for
-from careapp.community.forms import PartnerAccountForm, PartnerForm
+from careapp.community.forms import PartnerForm
 from careapp.community.queries import partner_overview
 from careapp.core.clock import now
 from careapp.core.db import db
@@ -55,22 +53,6 @@ def new_partner() -> ResponseReturnValue:
     except CareappError as error:
         return render("community/partner_form.html", show_refusal(error, form), form=form)
     flash(f"{partner.name} is added. Next: add a service point and its manager's account.", "success")
-    return redirect(url_for("partners.dashboard", partner_id=partner.id))
-
-
-@bp.route("/partners/<int:partner_id>/accounts/new", methods=["GET", "POST"])
-def new_partner_account(partner_id: int) -> ResponseReturnValue:
-    partner = db.get_or_404(PartnerOrganisation, partner_id)
-    form = PartnerAccountForm()
-    if not form.validate_on_submit():
-        return render("community/account_form.html", 400 if form.errors else 200, form=form, partner=partner)
-    try:
-        account = create_user(by=acting_user(), now=now(), role=Role(form.role.data), login=form.login.data,
-                              password=form.password.data, name=form.name.data, email=form.email.data or None,
-                              phone=form.phone.data or None, partner_id=partner.id)
-    except CareappError as error:
-        return render("community/account_form.html", show_refusal(error, form), form=form, partner=partner)
-    flash(f"{account.name} can now log in with {account.login}.", "success")
     return redirect(url_for("partners.dashboard", partner_id=partner.id))
 
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (DateField, FloatField, IntegerField, RadioField, SelectField, SelectMultipleField,
-                     StringField, SubmitField, TimeField, widgets)
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import (DateField, EmailField, FloatField, IntegerField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, SubmitField, TelField, TimeField, widgets)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from careapp.accounts.forms import MAX_PASSWORD, PHONE
+from careapp.accounts.models import Role
 from careapp.pages import LABELS, WEEKDAYS, IdSelectField, options, within_years
 from careapp.partners.models import FillPolicy, ServiceKind
 
@@ -120,3 +122,22 @@ class WeeklyPatternForm(FlaskForm):
 class CapacityForm(FlaskForm):
     capacity = capacity_field("Places")
     submit = SubmitField("Change places")
+
+
+class PartnerAccountForm(FlaskForm):
+    role = RadioField("Role", default=Role.partner_staff.value,
+                      choices=options((role.value, LABELS["role"][role])
+                                      for role in (Role.partner_staff, Role.partner_manager)),
+                      validators=[InputRequired("Please choose the role.")],
+                      description="Managers also change services, slots and places.")
+    name = StringField("Name", [InputRequired("Please give the person's name."), Length(max=100)])
+    login = StringField("Mobile number or e-mail", [InputRequired("Please give a mobile number or e-mail."),
+                                                    Length(max=120)], description="They will use it to log in.")
+    password = PasswordField("First password", [InputRequired("Please give a first password."),
+                                                 Length(max=MAX_PASSWORD)],
+                             description="At least 8 characters. Tell it to the person in private.",
+                             render_kw={"autocomplete": "new-password"})
+    email = EmailField("E-mail (optional)", [Optional(), Email("Please check the e-mail address."),
+                                             Length(max=120)])
+    phone = TelField("Phone (optional)", [Optional(), PHONE, Length(max=20)])
+    submit = SubmitField("Create the account")

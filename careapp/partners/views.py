@@ -8,7 +8,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from careapp.accounts.models import PARTNER_ROLES
+from careapp.accounts.models import PARTNER_ROLES, Role
+from careapp.accounts.services import create_user
 from careapp.booking import engine, queries
 from careapp.booking.models import Booking
 from careapp.core.clock import now
@@ -18,7 +19,8 @@ from careapp.core.timefmt import format_local, from_local, local_date
 from careapp.households.models import RecipientKind
 from careapp.households.queries import authorised_adults_for
 from careapp.pages import acting_user, flash_form_errors, render, require, show_refusal
-from careapp.partners.forms import CapacityForm, ServiceForm, ServicePointForm, SlotForm, WeeklyPatternForm
+from careapp.partners.forms import (CapacityForm, PartnerAccountForm, ServiceForm, ServicePointForm, SlotForm,
+                                   WeeklyPatternForm)
 from careapp.partners.models import PartnerOrganisation, Service, Slot
 from careapp.partners.queries import partner_with_services
 from careapp.partners.services import add_service_point, add_weekly_pattern, create_service, create_slot
@@ -226,3 +228,23 @@ def check_in(booking_id: int) -> Response:
 @login_required
 def check_out(booking_id: int) -> Response:
     return _attendance(booking_id, engine.check_out, "is checked out")
+
+
+@bp.route("/<int:partner_id>/accounts/new", methods=["GET", "POST"])
+@login_required
+def new_account(partner_id: int) -> ResponseReturnValue:
+    """A staff or manager account: created by the partner's manager, community staff or an admin."""
+    partner = db.get_or_404(PartnerOrganisation, partner_id)
+    user = acting_user()
+    require(user.is_district or user.manages_partner(partner.id), MANAGERS_ONLY)
+    form = PartnerAccountForm()
+    if not form.validate_on_submit():
+        return render("partners/account_form.html", 400 if form.errors else 200, form=form, partner=partner)
+    try:
+        account = create_user(by=user, now=now(), role=Role(form.role.data), login=form.login.data,
+                              password=form.password.data, name=form.name.data, email=form.email.data or None,
+                              phone=form.phone.data or None, partner_id=partner.id)
+    except CareappError as error:
+        return render("partners/account_form.html", show_refusal(error, form), form=form, partner=partner)
+    flash(f"{account.name} can now log in with {account.login}.", "success")
+    return redirect(url_for("partners.dashboard", partner_id=partner.id))
