@@ -27,8 +27,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     app.extensions["careapp.clock"] = app.config.pop("CLOCK", None) or Clock()
 
     _init_extensions(app)
-    _register_blueprints(app)
     from careapp import web
+
+    # Before any route exists: every <int:...> in a URL is a database id, so one outside 1..MAX_ID is a 404.
+    app.url_map.converters["int"] = web.IdConverter
+    _register_blueprints(app)
 
     web.init_app(app)
     from careapp.cli import register_commands

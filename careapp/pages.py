@@ -8,13 +8,14 @@ from urllib.parse import urlsplit
 from flask import flash, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from careapp.accounts.models import Role, User
 from careapp.booking.models import BookingStatus
 from careapp.core.errors import CareappError, Forbidden
+from careapp.core.validation import CONTROL_CHARACTERS, MAX_ID
 from careapp.households.models import RecipientKind
 from careapp.partners.models import FillPolicy, PartnerKind, ServiceKind, SlotStatus
 
@@ -120,9 +121,32 @@ def within_years(first: int = 1900, last: int = 2100):
 
 
 def optional_int(value: Any) -> int | None:
+    """An id (or a small code such as an ability level) from a form or link: empty is None; anything but a
+    whole number in 0..MAX_ID is a ValueError (no row has it, and a huge one overflows the database driver)."""
     if value in (None, ""):
         return None
-    return int(value)
+    number = int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError(f"no id is {value}")
+    return number
+
+
+class PageForm(FlaskForm):
+    """The base of every page form: text with control characters (NUL, escapes; tab and line breaks are fine)
+    is refused beside its field before any rule or query sees it. PostgreSQL cannot even compare NUL.
+    Hidden fields are left to their own checks (a bad ``next`` is ignored, as safe_next says)."""
+
+    CONTROL_MESSAGE = "Please remove the control characters (such as NUL) from this."
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, HiddenField):
+                continue  # never stored: ``next`` is checked by safe_next, a bad one is ignored, not refused
+            if any(isinstance(value, str) and CONTROL_CHARACTERS.search(value) for value in field.raw_data or ()):
+                field.errors = [*field.errors, self.CONTROL_MESSAGE]
+                valid = False
+        return valid
 
 
 class IdSelectField(SelectField):
@@ -139,6 +163,14 @@ class IdSelectField(SelectField):
         self.choices = [SelectChoice("", self.placeholder),
                         *(option if isinstance(option, SelectChoice) else SelectChoice(str(option[0]), option[1])
                           for option in options)]
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist:
+            try:
+                self.data = self.coerce(valuelist[0])
+            except (ValueError, TypeError):
+                self.data = None
+                raise ValueError(self.gettext("Please choose one from the list.")) from None
 
     def pre_validate(self, form: FlaskForm) -> None:
         if self.data is None and not self.process_errors:

@@ -5,11 +5,13 @@ from flask import Flask, flash, jsonify, make_response, redirect, render_templat
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from careapp.accounts.models import User
 from careapp.core import timefmt
 from careapp.core.db import db
 from careapp.core.errors import Busy, CareappError, NotAuthenticated, Throttled
+from careapp.core.validation import MAX_ID
 from careapp.extensions import login_manager
 
 RETRY_AFTER_SECONDS = 5
@@ -24,6 +26,15 @@ HTTP_CODES = {
     413: ("too_large", "The upload is too large."),
     429: ("throttled", "Too many attempts; please wait a minute and try again."),
 }
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` bounded to the ids a row can have (1..MAX_ID) unless a route says otherwise: a larger
+    number in a URL is a 404 from routing, never an overflow when the database is asked for it."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,  # noqa: A002
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def wants_json() -> bool:

@@ -1,18 +1,17 @@
 """Forms for logging in and registering a family."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField, TelField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
 
-from careapp.pages import IdSelectField
+from careapp.pages import IdSelectField, PageForm
 
 # Long enough for any pass phrase, short enough that hashing it costs nothing unusual.
 MAX_PASSWORD = 200
 PHONE = Regexp(r"^[0-9+\- ]*$", message="Use digits only, for example 13912345678.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PageForm):
     login = StringField("Mobile number or e-mail", [InputRequired("Please give your mobile number or e-mail.")],
                         render_kw={"autocomplete": "username"})
     password = PasswordField("Password", [InputRequired("Please give your password.")],
@@ -21,7 +20,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Log in")
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(PageForm):
     name = StringField("Your family's name", [InputRequired("Please give your name."), Length(max=100)],
                        description="For example 李家 or your own name.")
     login = StringField("Mobile number or e-mail", [InputRequired("Please give a mobile number or e-mail."),

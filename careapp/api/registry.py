@@ -18,7 +18,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from careapp.accounts.models import ApiToken
 from careapp.accounts.services import token_for
-from careapp.api.schemas import MAX_INT
 from careapp.core.clock import now
 from careapp.core.errors import BadInput, NotAuthenticated
 from careapp.extensions import csrf, limiter
@@ -29,9 +28,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 PATH_PARAMETER = re.compile(r"{(\w+)}")
-# Every path parameter is a database id; outside 1..MAX_INT it cannot exist, so it is a 404 and never
-# reaches the database (where it would overflow).
-FLASK_ID = f"<int(min=1, max={MAX_INT}):\\1>"
+# Every path parameter is a database id: the app's ``int`` converter (careapp.web.IdConverter) makes one
+# outside 1..MAX_ID a 404 that never reaches the database (where it would overflow).
+FLASK_ID = "<int:\\1>"
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ value is acceptable for the care rules is decided by the services and the engine
 """
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema,
                       field_validator)
 
+from careapp.core.validation import CONTROL_CHARACTERS, MAX_ID
 from careapp.accounts.models import Role, User
 from careapp.booking.models import Booking, BookingStatus, EndReason
 from careapp.booking.queries import BookingView, SlotAvailability
@@ -20,14 +20,11 @@ from careapp.core.timefmt import local_date
 from careapp.households.models import CareRecipient, RecipientKind
 from careapp.partners.models import FillPolicy, PartnerKind, PartnerOrganisation, ServiceKind, SlotStatus
 
-MAX_INT = 2**31 - 1  # PostgreSQL ``integer``: a larger id can match nothing, a larger count cannot be stored
 # Keeps local-time and offset arithmetic (one day either side) inside Python's years 1..9999.
 MIN_YEAR, MAX_YEAR = 1900, 9998
-# C0 controls and DEL, except tab and line breaks: PostgreSQL refuses NUL in text, and none belongs in a name.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-Id = Annotated[int, Field(ge=1, le=MAX_INT)]
-Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Count = Annotated[int, Field(ge=0, le=MAX_ID)]
 Day = Annotated[date, Field(ge=date(MIN_YEAR, 1, 1), le=date(MAX_YEAR, 12, 31))]
 
 

@@ -1,11 +1,10 @@
 """Finding slots and booking a place."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
-from careapp.pages import LABELS, IdSelectField, optional_int, options, within_years
+from careapp.pages import LABELS, IdSelectField, PageForm, optional_int, options, within_years
 from careapp.partners.models import ServiceKind
 
 MAX_SEARCH_DAYS = 92
@@ -15,7 +14,7 @@ def _kind_or_none(value: str | None) -> ServiceKind | None:
     return ServiceKind(value) if value else None
 
 
-class FindSlotsForm(FlaskForm):
+class FindSlotsForm(PageForm):
     """A GET search form: nothing is written, so no CSRF token (links to results can be shared)."""
 
     class Meta:
@@ -37,7 +36,7 @@ class FindSlotsForm(FlaskForm):
                 raise ValidationError(f"Please search at most {MAX_SEARCH_DAYS} days at once.")
 
 
-class ResidentSearchForm(FlaskForm):
+class ResidentSearchForm(PageForm):
     class Meta:
         csrf = False
 
@@ -45,7 +44,7 @@ class ResidentSearchForm(FlaskForm):
     submit = SubmitField("Search")
 
 
-class BookForm(FlaskForm):
+class BookForm(PageForm):
     recipient_id = IdSelectField("Who is the place for?", placeholder="Choose a person",
                                  message="Please choose who the place is for.")
     next = HiddenField()

@@ -71,6 +71,8 @@ def _households_to_choose_from(user: User) -> tuple[list[Household], ResidentSea
     if user.role == Role.family:
         return [household_with_members(user.household_id)], None
     search = ResidentSearchForm(request.args)
+    if not search.validate():
+        return [], search  # the search shows its error (e.g. a NUL in the name) beside the box
     chosen = member_option_id(request.args.get("household"))
     if chosen is not None:
         household = household_with_members(chosen)

@@ -1,7 +1,14 @@
 """Small input checks shared by several rules (one home for each)."""
 from __future__ import annotations
 
+import re
+
 from careapp.core.errors import BadInput
+
+# PostgreSQL ``integer``: a larger id can match no row (and SQLite cannot even bind one past 2**63).
+MAX_ID = 2**31 - 1
+# C0 controls and DEL, except tab and line breaks: PostgreSQL refuses NUL in text, and none belongs in a name.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def require_name(name: str | None, field: str = "name") -> str:

@@ -1,16 +1,15 @@
 """Forms a family (or community staff on its behalf) fills in about its members."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, StringField, SubmitField, TelField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from careapp.accounts.forms import PHONE
 from careapp.households.models import NEED_FIELDS, RecipientKind
-from careapp.pages import LABELS, IdSelectField, options, within_years
+from careapp.pages import LABELS, IdSelectField, PageForm, options, within_years
 
 
-class MemberForm(FlaskForm):
+class MemberForm(PageForm):
     kind = RadioField("Who is this?", choices=options((kind.value, LABELS["recipient_kind"][kind]) for kind in RecipientKind),
                       validators=[InputRequired("Please choose elder or child.")])
     name = StringField("Name", [InputRequired("Please give the name."), Length(max=100)])
@@ -37,7 +36,7 @@ class MemberForm(FlaskForm):
         return {name: self[name].data.strip() for name in NEED_FIELDS if (self[name].data or "").strip()}
 
 
-class AuthorisedAdultForm(FlaskForm):
+class AuthorisedAdultForm(PageForm):
     name = StringField("Name", [InputRequired("Please give the adult's name."), Length(max=100)])
     relation = StringField("Relation to the child", [InputRequired("Please say how they are related."),
                                                      Length(max=50)],

@@ -1,14 +1,13 @@
 """Forms a partner's manager uses for services, service points and slots."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (DateField, EmailField, FloatField, IntegerField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TelField, TimeField, widgets)
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from careapp.accounts.forms import MAX_PASSWORD, PHONE
 from careapp.accounts.models import Role
-from careapp.pages import LABELS, WEEKDAYS, IdSelectField, options, within_years
+from careapp.pages import LABELS, WEEKDAYS, IdSelectField, PageForm, options, within_years
 from careapp.partners.models import FillPolicy, ServiceKind
 
 MAX_CAPACITY = 10_000
@@ -34,7 +33,7 @@ def optional_number(label: str, low: int, high: int, description: str = "") -> I
                         description=description)
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(PageForm):
     kind = SelectField("Kind of care", choices=options((kind.value, label) for kind, label in LABELS["service_kind"].items()),
                        validators=[InputRequired("Please choose the kind of care.")])
     name = StringField("Name", [InputRequired("Please give the service a name."), Length(max=120)],
@@ -84,7 +83,7 @@ class ServiceForm(FlaskForm):
         return ServiceKind(self.kind.data)
 
 
-class ServicePointForm(FlaskForm):
+class ServicePointForm(PageForm):
     name = StringField("Name", [InputRequired("Please give the place a name."), Length(max=120)])
     address = StringField("Address", [InputRequired("Please give the address."), Length(max=200)])
     latitude = FloatField("Latitude", [InputRequired("Please give the latitude."), NumberRange(-90, 90)],
@@ -94,7 +93,7 @@ class ServicePointForm(FlaskForm):
     submit = SubmitField("Add the service point")
 
 
-class SlotForm(FlaskForm):
+class SlotForm(PageForm):
     day = DateField("Day", [InputRequired("Please give the day."), within_years()])
     start_time = TimeField("Starts at", [InputRequired("Please give the start time.")])
     end_time = TimeField("Ends at", [InputRequired("Please give the end time.")])
@@ -103,7 +102,7 @@ class SlotForm(FlaskForm):
     submit = SubmitField("Add the slot")
 
 
-class WeeklyPatternForm(FlaskForm):
+class WeeklyPatternForm(PageForm):
     weekdays = CheckboxesField("On these days", coerce=int, choices=options(enumerate(WEEKDAYS)))
     start_time = TimeField("Starts at", [InputRequired("Please give the start time.")])
     end_time = TimeField("Ends at", [InputRequired("Please give the end time.")])
@@ -119,12 +118,12 @@ class WeeklyPatternForm(FlaskForm):
             raise ValidationError("Please tick at least one day.")
 
 
-class CapacityForm(FlaskForm):
+class CapacityForm(PageForm):
     capacity = capacity_field("Places")
     submit = SubmitField("Change places")
 
 
-class PartnerAccountForm(FlaskForm):
+class PartnerAccountForm(PageForm):
     role = RadioField("Role", default=Role.partner_staff.value,
                       choices=options((role.value, LABELS["role"][role])
                                       for role in (Role.partner_staff, Role.partner_manager)),
