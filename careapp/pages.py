@@ -2,10 +2,12 @@
 on the form, safe redirects, id selects, and the plain-word labels of the domain's codes."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from flask import flash, render_template, url_for
+from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
@@ -86,6 +88,20 @@ def show_refusal(error: CareappError, form: FlaskForm | None = None,
             return error.status
     flash(error.message, "error")
     return error.status
+
+
+def form_page(form: FlaskForm, template: str, act: Callable[[], tuple[str, str]], *,
+              aliases: Mapping[str, str] | None = None, **context: Any) -> ResponseReturnValue:
+    """The form page every create view shares: show the form; on a valid POST call ``act``, which runs the
+    rule and returns (success message, where to go next); a rule's refusal goes beside its field."""
+    if not form.validate_on_submit():
+        return render(template, 400 if form.errors else 200, form=form, **context)
+    try:
+        message, target = act()
+    except CareappError as error:
+        return render(template, show_refusal(error, form, aliases), form=form, **context)
+    flash(message, "success")
+    return redirect(target)
 
 
 def flash_form_errors(form: FlaskForm) -> None:

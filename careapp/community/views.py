@@ -2,7 +2,7 @@
 and booking on behalf of residents who have no smartphone (代办)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -13,10 +13,9 @@ from careapp.community.forms import PartnerForm
 from careapp.community.queries import partner_overview
 from careapp.core.clock import now
 from careapp.core.db import db
-from careapp.core.errors import CareappError
 from careapp.households.models import CareRecipient
 from careapp.households.queries import search_households
-from careapp.pages import acting_user, render, require, show_refusal
+from careapp.pages import acting_user, form_page, render, require
 from careapp.partners.models import PartnerKind, PartnerOrganisation, ServiceKind
 from careapp.partners.services import create_partner
 
@@ -45,15 +44,14 @@ def partner_slots(partner_id: int) -> ResponseReturnValue:
 @bp.route("/partners/new", methods=["GET", "POST"])
 def new_partner() -> ResponseReturnValue:
     form = PartnerForm()
-    if not form.validate_on_submit():
-        return render("community/partner_form.html", 400 if form.errors else 200, form=form)
-    try:
+
+    def add() -> tuple[str, str]:
         partner = create_partner(name=form.name.data, kind=PartnerKind(form.kind.data), by=acting_user(),
                                  now=now(), phone=form.phone.data or None)
-    except CareappError as error:
-        return render("community/partner_form.html", show_refusal(error, form), form=form)
-    flash(f"{partner.name} is added. Next: add a service point and its manager's account.", "success")
-    return redirect(url_for("partners.dashboard", partner_id=partner.id))
+        return (f"{partner.name} is added. Next: add a service point and its manager's account.",
+                url_for("partners.dashboard", partner_id=partner.id))
+
+    return form_page(form, "community/partner_form.html", add)
 
 
 @bp.get("/residents")

@@ -18,7 +18,7 @@ from careapp.core.errors import CareappError
 from careapp.core.timefmt import format_local, from_local, local_date
 from careapp.households.models import RecipientKind
 from careapp.households.queries import authorised_adults_for
-from careapp.pages import acting_user, flash_form_errors, render, require, show_refusal
+from careapp.pages import acting_user, flash_form_errors, form_page, render, require, show_refusal
 from careapp.partners.forms import (CapacityForm, PartnerAccountForm, ServiceForm, ServicePointForm, SlotForm,
                                    WeeklyPatternForm)
 from careapp.partners.models import PartnerOrganisation, Service, Slot
@@ -74,17 +74,15 @@ def new_service(partner_id: int) -> ResponseReturnValue:
     form = ServiceForm()
     form.service_point_id.set_options([(point.id, f"{point.name} ({point.address})")
                                        for point in partner.service_points])
-    if not form.validate_on_submit():
-        return render("partners/service_form.html", 400 if form.errors else 200, form=form, partner=partner)
-    try:
+
+    def create() -> tuple[str, str]:
         service = create_service(partner_id=partner.id, kind=form.service_kind, name=form.name.data,
                                  capacity=form.capacity.data, service_point_id=form.service_point_id.data,
                                  by=acting_user(), now=now(), **form.settings())
-    except CareappError as error:
-        status = show_refusal(error, form)
-        return render("partners/service_form.html", status, form=form, partner=partner)
-    flash(f"The service {service.name} is created. Now add its slots.", "success")
-    return redirect(url_for("partners.dashboard", partner_id=partner.id))
+        return (f"The service {service.name} is created. Now add its slots.",
+                url_for("partners.dashboard", partner_id=partner.id))
+
+    return form_page(form, "partners/service_form.html", create, partner=partner)
 
 
 @bp.route("/<int:partner_id>/points/new", methods=["GET", "POST"])
@@ -94,16 +92,13 @@ def new_point(partner_id: int) -> ResponseReturnValue:
     user = acting_user()
     require(user.is_district or user.manages_partner(partner.id), MANAGERS_ONLY)
     form = ServicePointForm()
-    if not form.validate_on_submit():
-        return render("partners/point_form.html", 400 if form.errors else 200, form=form, partner=partner)
-    try:
+
+    def add() -> tuple[str, str]:
         point = add_service_point(partner_id=partner.id, name=form.name.data, address=form.address.data,
                                   latitude=form.latitude.data, longitude=form.longitude.data, by=user, now=now())
-    except CareappError as error:
-        status = show_refusal(error, form)
-        return render("partners/point_form.html", status, form=form, partner=partner)
-    flash(f"The service point {point.name} is added.", "success")
-    return redirect(url_for("partners.dashboard", partner_id=partner.id))
+        return f"The service point {point.name} is added.", url_for("partners.dashboard", partner_id=partner.id)
+
+    return form_page(form, "partners/point_form.html", add, partner=partner)
 
 
 @bp.route("/services/<int:service_id>/slots/new", methods=["GET", "POST"])
@@ -111,17 +106,15 @@ def new_point(partner_id: int) -> ResponseReturnValue:
 def new_slot(service_id: int) -> ResponseReturnValue:
     service = _managed_service(service_id)
     form = SlotForm(capacity=None)
-    if not form.validate_on_submit():
-        return render("partners/slot_form.html", 400 if form.errors else 200, form=form, service=service)
-    try:
+
+    def create() -> tuple[str, str]:
         slot = create_slot(service_id=service.id, starts_at=from_local(form.day.data, form.start_time.data),
                            ends_at=from_local(form.day.data, form.end_time.data), capacity=form.capacity.data,
                            by=acting_user(), now=now())
-    except CareappError as error:
-        status = show_refusal(error, form, aliases=SLOT_FIELDS)
-        return render("partners/slot_form.html", status, form=form, service=service)
-    flash(f"A slot of {service.name} on {format_local(slot.starts_at)} is added.", "success")
-    return redirect(url_for("partners.dashboard", partner_id=service.partner_id))
+        return (f"A slot of {service.name} on {format_local(slot.starts_at)} is added.",
+                url_for("partners.dashboard", partner_id=service.partner_id))
+
+    return form_page(form, "partners/slot_form.html", create, aliases=SLOT_FIELDS, service=service)
 
 
 @bp.route("/services/<int:service_id>/weekly/new", methods=["GET", "POST"])
@@ -129,19 +122,16 @@ def new_slot(service_id: int) -> ResponseReturnValue:
 def new_weekly(service_id: int) -> ResponseReturnValue:
     service = _managed_service(service_id)
     form = WeeklyPatternForm(valid_from=local_date(now()))
-    if not form.validate_on_submit():
-        return render("partners/weekly_form.html", 400 if form.errors else 200, form=form, service=service)
-    try:
+
+    def add() -> tuple[str, str]:
         patterns = add_weekly_pattern(service_id=service.id, weekdays=form.weekdays.data,
                                       start_time=form.start_time.data, end_time=form.end_time.data,
                                       capacity=form.capacity.data, valid_from=form.valid_from.data,
                                       valid_until=form.valid_until.data, by=acting_user(), now=now())
-    except CareappError as error:
-        status = show_refusal(error, form)
-        return render("partners/weekly_form.html", status, form=form, service=service)
-    flash(f"{service.name} now repeats on {len(patterns)} day(s) each week; the next two weeks are open "
-          "for booking.", "success")
-    return redirect(url_for("partners.dashboard", partner_id=service.partner_id))
+        return (f"{service.name} now repeats on {len(patterns)} day(s) each week; the next two weeks are open "
+                "for booking.", url_for("partners.dashboard", partner_id=service.partner_id))
+
+    return form_page(form, "partners/weekly_form.html", add, service=service)
 
 
 @bp.get("/slots/<int:slot_id>")
@@ -238,13 +228,12 @@ def new_account(partner_id: int) -> ResponseReturnValue:
     user = acting_user()
     require(user.is_district or user.manages_partner(partner.id), MANAGERS_ONLY)
     form = PartnerAccountForm()
-    if not form.validate_on_submit():
-        return render("partners/account_form.html", 400 if form.errors else 200, form=form, partner=partner)
-    try:
+
+    def create() -> tuple[str, str]:
         account = create_user(by=user, now=now(), role=Role(form.role.data), login=form.login.data,
                               password=form.password.data, name=form.name.data, email=form.email.data or None,
                               phone=form.phone.data or None, partner_id=partner.id)
-    except CareappError as error:
-        return render("partners/account_form.html", show_refusal(error, form), form=form, partner=partner)
-    flash(f"{account.name} can now log in with {account.login}.", "success")
-    return redirect(url_for("partners.dashboard", partner_id=partner.id))
+        return (f"{account.name} can now log in with {account.login}.",
+                url_for("partners.dashboard", partner_id=partner.id))
+
+    return form_page(form, "partners/account_form.html", create, partner=partner)
