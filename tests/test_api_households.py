@@ -9,7 +9,7 @@ from careapp.district.models import Building, Community, Grid
 from careapp.households.models import CareRecipient, Household
 from tests.api_helpers import bad_fields, bearer, call, error_of  # noqa: F401  (bearer: a fixture)
 from tests.factories import PASSWORD
-from tests.test_queries import count_statements
+from tests.statements import count_statements
 
 # --- registering a family ---
 

@@ -1,7 +1,6 @@
 """Community staff: the overview of every partner, adding partners and accounts, booking on behalf of residents."""
 from __future__ import annotations
 
-import contextlib
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from careapp.partners.models import PartnerKind, PartnerOrganisation
 from careapp.partners.services import create_partner
 from tests.factories import make_family, make_slot
 from tests.page_helpers import count, follow, login, text
+from tests.statements import count_statements
 
 
 @pytest.fixture
@@ -23,19 +23,6 @@ def staff(client, world):
     return world.community_staff
 
 
-@contextlib.contextmanager
-def statements():
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def full_daycare_slot(world, clock, waiting: int = 1):
@@ -58,13 +45,13 @@ def test_overview_shows_each_partners_services_with_places_and_waiting(client, w
 
 def test_overview_is_one_statement_however_many_partners(world, clock):
     db.session.expire_all()
-    with statements() as few:
+    with count_statements(selects_only=True) as few:
         partner_overview(now=clock.now())
     for i in range(3):
         create_partner(name=f"新伙伴{i}", kind=PartnerKind.canteen, by=world.admin, now=clock.now())
     full_daycare_slot(world, clock, waiting=2)
     db.session.expire_all()
-    with statements() as many:
+    with count_statements(selects_only=True) as many:
         loads = partner_overview(now=clock.now())
     assert len(few) == len(many) == 1
     assert len(loads) == 6

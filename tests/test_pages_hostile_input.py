@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 
 from careapp.booking import engine

@@ -1,29 +1,15 @@
 """Read models: counts, positions, and a fixed number of SQL statements whatever the bookings."""
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-import sqlalchemy as sa
 
 from careapp.booking import engine, queries
 from careapp.booking.models import BookingStatus
 from careapp.core.db import db
 from tests.factories import make_family, make_slot
+from tests.statements import count_statements
 
 
-@contextlib.contextmanager
-def count_statements():
-    statements = []
-
-    def before_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before_execute)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before_execute)
 
 
 def fill(world, slot, n, now, family=None):

@@ -1,7 +1,7 @@
 """A household's own pages: its members and bookings, adding members and who may collect a child."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -9,13 +9,12 @@ from careapp.accounts.models import Role
 from careapp.booking import queries
 from careapp.core.clock import now
 from careapp.core.db import db
-from careapp.core.errors import CareappError
 from careapp.core.timefmt import local_date
 from careapp.family.forms import AuthorisedAdultForm, MemberForm
 from careapp.households.models import CareRecipient, Household, RecipientKind
 from careapp.households.queries import household_with_members
 from careapp.households.services import add_authorised_adult, add_recipient
-from careapp.pages import acting_user, household_page, render, require, show_refusal
+from careapp.pages import acting_user, form_page, household_page, render, require
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
@@ -55,17 +54,14 @@ def add_member(household_id: int) -> ResponseReturnValue:
     household = db.get_or_404(Household, household_id)
     require(user.can_act_for_household(household.id), NOT_YOURS)
     form = MemberForm()
-    if not form.validate_on_submit():
-        return render("family/member_form.html", 400 if form.errors else 200, form=form, household=household)
-    try:
+
+    def add() -> tuple[str, str]:
         member = add_recipient(household_id=household.id, by=user, now=now(), kind=RecipientKind(form.kind.data),
                                name=form.name.data, birth_date=form.birth_date.data,
                                ability_level=form.ability_level.data, needs=form.needs())
-    except CareappError as error:
-        status = show_refusal(error, form, aliases={"needs": "diet"})
-        return render("family/member_form.html", status, form=form, household=household)
-    flash(f"{member.name} is added to your household.", "success")
-    return redirect(household_page(user, household.id))
+        return f"{member.name} is added to your household.", household_page(user, household.id)
+
+    return form_page(form, "family/member_form.html", add, aliases={"needs": "diet"}, household=household)
 
 
 @bp.route("/members/<int:member_id>/adults/new", methods=["GET", "POST"])
@@ -77,13 +73,10 @@ def add_adult(member_id: int) -> ResponseReturnValue:
     if child.kind != RecipientKind.child:
         abort(404)  # only children are collected by an authorised adult
     form = AuthorisedAdultForm()
-    if not form.validate_on_submit():
-        return render("family/adult_form.html", 400 if form.errors else 200, form=form, child=child)
-    try:
+
+    def add() -> tuple[str, str]:
         adult = add_authorised_adult(child_id=child.id, by=user, now=now(), name=form.name.data,
                                      relation=form.relation.data, phone=form.phone.data or None)
-    except CareappError as error:
-        status = show_refusal(error, form)
-        return render("family/adult_form.html", status, form=form, child=child)
-    flash(f"{adult.name} may now collect {child.name}.", "success")
-    return redirect(household_page(user, child.household_id))
+        return f"{adult.name} may now collect {child.name}.", household_page(user, child.household_id)
+
+    return form_page(form, "family/adult_form.html", add, child=child)
