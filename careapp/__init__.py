@@ -59,7 +59,15 @@ def _register_blueprints(app: Flask) -> None:
     from careapp.booking.views import bp as booking
     from careapp.community.views import bp as community
     from careapp.family.views import bp as family
+    from careapp.childcare.views import bp as childcare
+    from careapp.daycare.views import bp as daycare
+    from careapp.enrolments.views import bp as enrolments
+    from careapp.meals.billing_views import bp as billing
+    from careapp.meals.views import bp as meals
+    from careapp.partners.admin_views import bp as partner_admin
+    from careapp.partners.roster_views import bp as rosters
     from careapp.partners.views import bp as partners
 
-    for blueprint in (accounts, family, booking, partners, community, api):
+    for blueprint in (accounts, family, booking, partners, community, enrolments, daycare, meals, billing,
+                      childcare, rosters, partner_admin, api):
         app.register_blueprint(blueprint)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from datetime import time
+from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +37,36 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
+    value = env.get(name) or default
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a time of day like 09:00, not {value!r}") from None
+
+
+def _yuan_to_fen(name: str, text: str) -> int:
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise SystemExit(f"{name}: {text!r} is not an amount in yuan") from None
+    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise SystemExit(f"{name}: {text!r} must be a non-negative amount in yuan with at most 2 decimals")
+    return int(amount * 100)
+
+
+def _amounts(env: Mapping[str, str], name: str, default: str) -> dict[str, int]:
+    """``"60:1,70:2,80:3"`` (yuan) -> {"60": 100, "70": 200, "80": 300} (fen)."""
+    text = env.get(name) or default
+    amounts = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        key, sep, value = part.partition(":")
+        if not sep or not key.strip():
+            raise SystemExit(f"{name} is a list like 60:1,70:2,80:3, not {text!r}")
+        amounts[key.strip()] = _yuan_to_fen(name, value.strip())
+    return amounts
 
 
 def secret_key(instance_path: str) -> str:
@@ -68,6 +100,16 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "REGISTER_RATE_LIMIT": env.get("CAREAPP_REGISTER_RATE_LIMIT", "10 per hour"),
         # Care rules (DOMAIN.md settings).
         "DAYCARE_MIN_AGE": _int(env, "CAREAPP_DAYCARE_MIN_AGE", 60),
+        # Meal help: no order, change or cancellation after these local times on the meal's day.
+        "MEAL_LUNCH_CUTOFF": _clock_time(env, "CAREAPP_MEAL_LUNCH_CUTOFF", "09:00"),
+        "MEAL_DINNER_CUTOFF": _clock_time(env, "CAREAPP_MEAL_DINNER_CUTOFF", "14:00"),
+        # How far (metres) a canteen delivers, unless its meal service sets its own radius.
+        "MEAL_DELIVERY_RADIUS": _int(env, "CAREAPP_MEAL_DELIVERY_RADIUS", 1000),
+        # A meal's price before subsidy (fen), unless the meal service sets its own.
+        "MEAL_PRICE": _yuan_to_fen("CAREAPP_MEAL_PRICE", env.get("CAREAPP_MEAL_PRICE") or "15"),
+        # Subsidy per meal by age tier (lowest age of the tier: yuan), and the extra for special groups.
+        "MEAL_SUBSIDY_TIERS": _amounts(env, "CAREAPP_MEAL_SUBSIDY_TIERS", "60:1,70:2,80:3"),
+        "MEAL_SPECIAL_SUBSIDY": _amounts(env, "CAREAPP_MEAL_SPECIAL_SUBSIDY", "dibao:2,tekun:3,shineng:2"),
         # Accounts.
         "TOKEN_HOURS": _int(env, "CAREAPP_TOKEN_HOURS", 24 * 30),
         "PASSWORD_HASH_METHOD": env.get("CAREAPP_PASSWORD_HASH", "scrypt"),

@@ -15,11 +15,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from careapp.accounts.models import Role, User
-from careapp.booking.models import BookingStatus
+from careapp.booking.models import BookingStatus, EnrolmentStatus
 from careapp.core.errors import CareappError, Forbidden
 from careapp.core.validation import CONTROL_CHARACTERS, MAX_ID
-from careapp.households.models import RecipientKind
-from careapp.partners.models import FillPolicy, PartnerKind, ServiceKind, SlotStatus
+from careapp.households.models import DietTag, RecipientKind, SpecialGroup
+from careapp.meals.models import MealMode
+from careapp.partners.models import (ChildClass, FillPolicy, MealTime, PartnerKind, ServiceKind, SessionLength,
+                                     ShiftRole, SlotStatus)
 
 # Refusals that are not the user's input to fix: they get the error page with their status.
 PAGE_STATUSES = frozenset({401, 403, 404, 503})
@@ -43,6 +45,25 @@ LABELS: dict[str, dict[Any, str]] = {
     # GB/T 42195-2022 ability levels, in plain words.
     "ability_level": {0: "0 - fully able", 1: "1 - mildly impaired", 2: "2 - moderately impaired",
                       3: "3 - severely impaired", 4: "4 - fully dependent"},
+    "session_length": {SessionLength.half_day: "Half day", SessionLength.full_day: "Full day",
+                       SessionLength.occasional: "Occasional care (临时托)",
+                       SessionLength.after_school: "After school"},
+    "meal": {MealTime.lunch: "Lunch", MealTime.dinner: "Dinner"},
+    "meal_mode": {MealMode.dine_in: "Eat at the canteen", MealMode.pick_up: "Pick up",
+                  MealMode.delivery: "Delivered home"},
+    "diet_tag": {DietTag.low_salt: "Low salt", DietTag.low_sugar: "Low sugar", DietTag.soft: "Soft or minced",
+                 DietTag.vegetarian: "Vegetarian", DietTag.halal: "Halal"},
+    "special_group": {SpecialGroup.dibao: "Minimum living allowance (低保)",
+                      SpecialGroup.tekun: "Extreme poverty support (特困)",
+                      SpecialGroup.shineng: "Lost abilities (失能)"},
+    "child_class": {ChildClass.infant: "Infant class (乳儿班), 6-12 months",
+                    ChildClass.toddler: "Toddler class (托小班), 12-24 months",
+                    ChildClass.preschool: "Older class (托大班), 24-36 months",
+                    ChildClass.mixed: "Mixed class, 18 months or more",
+                    ChildClass.after_school: "After-school care"},
+    "shift_role": {ShiftRole.staff: "Staff", ShiftRole.volunteer: "Volunteer"},
+    "enrolment_status": {EnrolmentStatus.active: "Active", EnrolmentStatus.paused: "Paused",
+                         EnrolmentStatus.ended: "Ended"},
     "need": {"diet": "Diet", "allergies": "Allergies", "mobility": "Mobility",
              "medication_notes": "Medication", "emergency_contact_name": "Emergency contact",
              "emergency_contact_phone": "Emergency phone"},

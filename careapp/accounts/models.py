@@ -40,7 +40,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     household = relationship("Household")
-    partner = relationship("PartnerOrganisation")
+    partner = relationship("PartnerOrganisation", foreign_keys=[partner_id])
 
     __table_args__ = (
         # A family account belongs to a household; partner accounts to a partner.

@@ -2,7 +2,8 @@
 
 Each module below registers its routes on ``bp`` through the registry in :mod:`careapp.api.registry`.
 """
-from careapp.api import accounts, booking, docs, households, partners  # noqa: F401  (they register the routes)
+from careapp.api import (accounts, billing, booking, childcare, docs, enrolments, households,  # noqa: F401
+                         meals, partner_admin, partners, rosters)  # (they register the routes)
 from careapp.api.registry import api, bp
 
 __all__ = ["api", "bp"]

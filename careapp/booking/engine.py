@@ -9,8 +9,11 @@ transaction. ``now`` and the acting user are always arguments.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,13 +24,17 @@ from careapp.booking.models import HOLDS_PLACE, Booking, BookingStatus, EndReaso
 from careapp.booking.policies import policy_for
 from careapp.core import audit
 from careapp.core.db import db, lock_for_update, write_transaction
-from careapp.core.errors import Busy, Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.errors import BadInput, Busy, Conflict, Forbidden, NotFound, RuleRefused
 from careapp.core.timefmt import format_local
 from careapp.households.models import CareRecipient
 from careapp.partners.models import FillPolicy, Slot, SlotStatus
 
 # How early before the start partner staff may check someone in.
 CHECK_IN_OPENS_BEFORE = timedelta(hours=2)
+# A morning health check's temperature (°C) outside this range is a typing slip, not a reading.
+TEMPERATURE_RANGE = (Decimal("34.0"), Decimal("43.0"))
+# Bookings that are still to happen and can be cancelled or changed by the family.
+PENDING = frozenset({BookingStatus.confirmed, BookingStatus.waitlisted, BookingStatus.offered})
 
 
 @dataclass(frozen=True)
@@ -112,15 +119,22 @@ def _set_status(booking: Booking, status: BookingStatus, action: str, *, by: Use
 
 # --- booking ---
 
-def book(slot_id: int, recipient_id: int, *, by: User, now: datetime) -> BookingResult:
-    """Confirm a place while one is free, otherwise join the waitlist in arrival order."""
+def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
+         options: Mapping[str, Any] | None = None, enrolment_id: int | None = None) -> BookingResult:
+    """Confirm a place while one is free, otherwise join the waitlist in arrival order.
+
+    ``options`` are what the service kind asks of a booking (a meal's mode and dishes, day-care
+    transport); the kind's policy checks and records them. ``by`` is None only for the scheduler
+    booking a standing enrolment (``enrolment_id``), whose household agreed to it when enrolling.
+    """
     guard = current_app.config["BOOKING_GUARD"]
     with write_transaction(guard=guard):
         slot = _lock_slot(slot_id, guard=guard)
         recipient = db.session.get(CareRecipient, recipient_id)
         if recipient is None:
             raise NotFound("No such household member.")
-        _require_household_access(by, recipient)
+        if by is not None or enrolment_id is None:
+            _require_household_access(by, recipient)
         _check_slot_bookable(slot, now)
         policy = policy_for(slot.service.kind)
         policy.check_eligible(recipient, slot, current_app.config)
@@ -128,12 +142,13 @@ def book(slot_id: int, recipient_id: int, *, by: User, now: datetime) -> Booking
         duplicate = Conflict(f"{recipient.name} already has a booking in this slot.", code="duplicate_booking")
         if _has_live_booking(slot.id, recipient.id):
             raise duplicate
-        if places_held(slot.id) < slot.capacity:
+        if places_held(slot.id) < slot.places:
             status, order = BookingStatus.confirmed, None
         else:
             status, order = BookingStatus.waitlisted, _next_waitlist_order(slot.id)
         booking = Booking(slot_id=slot.id, recipient_id=recipient.id, status=status, waitlist_order=order,
-                          booked_by_id=by.id, created_at=now, updated_at=now)
+                          booked_by_id=by.id if by else None, enrolment_id=enrolment_id,
+                          created_at=now, updated_at=now)
         db.session.add(booking)
         try:
             db.session.flush()
@@ -143,8 +158,26 @@ def book(slot_id: int, recipient_id: int, *, by: User, now: datetime) -> Booking
                 raise duplicate from None
             raise Busy("Another booking for this slot was being made at the same moment; please try again.") \
                 from error
-        audit.record(f"booking.{status.value}", booking, actor=by, now=now, after=booking.snapshot())
+        policy.apply_options(booking, dict(options or {}), current_app.config, now=now)
+        audit.record(f"booking.{status.value}", booking, actor=by, now=now,
+                     after={**booking.snapshot(), **policy.options_of(booking)})
         return BookingResult(booking, waitlist_position(booking))
+
+
+def change_options(booking_id: int, options: Mapping[str, Any], *, by: User, now: datetime) -> Booking:
+    """Change what was asked of a pending booking (a meal's mode or dishes, transport) before the cutoff."""
+    with write_transaction():
+        booking = _load_booking(booking_id)
+        _require_household_access(by, booking.recipient)
+        if booking.status not in PENDING:
+            raise Conflict(f"A booking that is {booking.status.value} cannot be changed.", code="wrong_state")
+        policy = policy_for(booking.slot.service.kind)
+        policy.check_change_open(booking.slot, now)
+        before = policy.options_of(booking)
+        policy.apply_options(booking, dict(options), current_app.config, now=now)
+        booking.updated_at = now
+        audit.record("booking.changed", booking, actor=by, now=now, before=before, after=policy.options_of(booking))
+        return booking
 
 
 def _check_slot_bookable(slot: Slot, now: datetime) -> None:
@@ -191,7 +224,7 @@ def fill_freed_places(slot: Slot, *, now: datetime, by: User | None) -> list[Boo
     closes = policy.booking_closes_at(slot)
     if slot.status != SlotStatus.open or now >= closes:
         return []
-    free = slot.capacity - places_held(slot.id)
+    free = slot.places - places_held(slot.id)
     if free <= 0:
         return []
     head = db.session.scalars(
@@ -260,7 +293,13 @@ def expire_offers(*, now: datetime) -> int:
 
 # --- attendance ---
 
-def check_in(booking_id: int, *, by: User, now: datetime) -> Booking:
+def check_in(booking_id: int, *, by: User, now: datetime, temperature: Decimal | float | str | None = None,
+             health_notes: str | None = None) -> Booking:
+    """Record arrival, with the morning health check (temperature in °C, notes) when one was made."""
+    temperature = _checked_temperature(temperature)
+    health_notes = (health_notes or "").strip() or None
+    if health_notes is not None and len(health_notes) > 500:
+        raise BadInput("Health notes are at most 500 characters.", fields={"health_notes": "max 500"})
     with write_transaction():
         booking = _load_booking(booking_id)
         _require_partner_staff(by, booking.slot)
@@ -270,21 +309,88 @@ def check_in(booking_id: int, *, by: User, now: datetime) -> Booking:
         opens = booking.slot.starts_at - CHECK_IN_OPENS_BEFORE
         if now < opens:
             raise RuleRefused(f"Check-in opens at {format_local(opens)}.", code="too_early")
+        if now >= booking.slot.ends_at:
+            raise RuleRefused("This slot has ended; record a no-show instead.", code="too_late")
         _set_status(booking, BookingStatus.checked_in, "booking.checked_in", by=by, now=now,
-                    checked_in_at=now, checked_in_by_id=by.id)
+                    checked_in_at=now, checked_in_by_id=by.id, health_temperature=temperature,
+                    health_notes=health_notes)
         return booking
 
 
-def check_out(booking_id: int, *, by: User, now: datetime) -> Booking:
+def _checked_temperature(value: Decimal | float | str | None) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    low, high = TEMPERATURE_RANGE
+    try:
+        reading = Decimal(str(value).strip()).quantize(Decimal("0.1"))
+    except (InvalidOperation, ValueError):
+        reading = None
+    if reading is None or not reading.is_finite() or not low <= reading <= high:
+        raise BadInput(f"Give the temperature in °C, {low} to {high}, e.g. 36.6.",
+                       fields={"temperature": f"{low}-{high}"})
+    return reading
+
+
+def check_out(booking_id: int, *, by: User, now: datetime, collected_by_id: int | None = None) -> Booking:
+    """Record leaving. Where the kind says who may collect (a child), ``collected_by_id`` must be one of
+    the family's authorised adults; a refused collection is logged even though nothing else changes."""
+    try:
+        with write_transaction():
+            booking = _load_booking(booking_id)
+            _require_partner_staff(by, booking.slot)
+            if booking.status != BookingStatus.checked_in:
+                raise Conflict(f"Only someone checked in can be checked out; this booking is "
+                               f"{booking.status.value}.", code="wrong_state")
+            policy_for(booking.slot.service.kind).check_collection(booking, collected_by_id)
+            _set_status(booking, BookingStatus.checked_out, "booking.checked_out", by=by, now=now,
+                        checked_out_at=now, checked_out_by_id=by.id, collected_by_id=collected_by_id)
+            return booking
+    except RuleRefused as refusal:
+        if refusal.code == "not_authorised_collector":
+            _log_refused_collection(booking_id, collected_by_id, refusal, by=by, now=now)
+        raise
+
+
+def _log_refused_collection(booking_id: int, collected_by_id: int | None, refusal: RuleRefused, *,
+                            by: User, now: datetime) -> None:
+    """The refusal rolled the check-out back; its record is written in a transaction of its own."""
+    with write_transaction():
+        booking = db.session.get(Booking, booking_id)
+        audit.record("booking.collection_refused", booking, actor=by, now=now,
+                     after={"collected_by_id": collected_by_id, "reason": refusal.message})
+
+
+def mark_no_show(booking_id: int, *, by: User, now: datetime) -> Booking:
+    """Partner staff record that someone booked did not come (from the slot's start)."""
     with write_transaction():
         booking = _load_booking(booking_id)
         _require_partner_staff(by, booking.slot)
-        if booking.status != BookingStatus.checked_in:
-            raise Conflict(f"Only someone checked in can be checked out; this booking is "
-                           f"{booking.status.value}.", code="wrong_state")
-        _set_status(booking, BookingStatus.checked_out, "booking.checked_out", by=by, now=now,
-                    checked_out_at=now, checked_out_by_id=by.id)
+        if booking.status != BookingStatus.confirmed:
+            raise Conflict(f"Only a confirmed booking can be a no-show; this one is {booking.status.value}.",
+                           code="wrong_state")
+        if now < booking.slot.starts_at:
+            raise RuleRefused(f"A no-show can be recorded from {format_local(booking.slot.starts_at)}.",
+                              code="too_early")
+        _set_status(booking, BookingStatus.no_show, "booking.no_show", by=by, now=now)
         return booking
+
+
+def mark_no_shows(*, now: datetime) -> int:
+    """After a slot ends, confirmed bookings never checked in become no-shows. (A scheduler job.)"""
+    due = db.session.scalars(
+        sa.select(Booking.id).join(Slot, Slot.id == Booking.slot_id)
+        .where(Booking.status == BookingStatus.confirmed, Slot.ends_at <= now)
+        .order_by(Booking.slot_id, Booking.id)).all()
+    db.session.rollback()
+    marked = 0
+    for booking_id in due:
+        with write_transaction():
+            booking = _load_booking(booking_id)
+            if booking.status != BookingStatus.confirmed:
+                continue
+            _set_status(booking, BookingStatus.no_show, "booking.no_show", by=None, now=now)
+            marked += 1
+    return marked
 
 
 # --- slot changes by the partner ---

@@ -11,11 +11,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from careapp.core.errors import RuleRefused
-from careapp.core.timefmt import format_local
+from careapp.core.errors import BadInput, RuleRefused
+from careapp.core.timefmt import format_local, local_date
 from careapp.households.models import CareRecipient, RecipientKind
 from careapp.partners.models import ServiceKind, Slot
-from careapp.core.timefmt import local_date
 
 
 def ineligible(rule: str, message: str) -> RuleRefused:
@@ -83,10 +82,39 @@ class ServicePolicy:
             raise RuleRefused(f"Cancellation for this slot closed at {format_local(closes)}.",
                               code="past_cutoff", fields={"cutoff": closes.isoformat()})
 
+    def check_change_open(self, slot: Slot, now: datetime) -> None:
+        """Changing a booking's options closes when cancelling does."""
+        self.check_cancellation_open(slot, now)
+
+    # --- what a booking asks for beyond a place ---
+
+    def apply_options(self, booking, options: dict[str, Any], settings: Mapping[str, Any], *,
+                      now: datetime) -> None:
+        """Check and record the kind's booking options (called with the booking flushed, slot locked).
+
+        Raise BadInput or RuleRefused to refuse; the whole booking or change then rolls back.
+        """
+        if options:
+            raise BadInput("This service takes no booking options.",
+                           fields={name: "not accepted here" for name in options})
+
+    def options_of(self, booking) -> dict[str, Any]:
+        """The options as recorded, for the audit log and the API."""
+        return {}
+
+    # --- attendance ---
+
+    def check_collection(self, booking, collected_by_id: int | None) -> None:
+        """Refuse a check-out to the wrong person (code ``not_authorised_collector``); most kinds have no rule."""
+
     # --- capacity ---
 
     def capacity_limit(self, slot: Slot) -> int | None:
-        """The most places the kind's rules allow in this slot (None: no rule beyond the partner's)."""
+        """The most places the kind's rules allow in this slot (None: no rule beyond the partner's).
+
+        This is the fixed limit (a class size); a limit that moves with staffing is kept in
+        ``Slot.staffed_places`` and lowers ``Slot.places`` instead.
+        """
         return None
 
 

@@ -35,7 +35,12 @@ class SlotAvailability:
 
     @property
     def available(self) -> int:
-        return max(self.slot.capacity - self.confirmed - self.offered, 0)
+        return max(self.slot.places - self.confirmed - self.offered, 0)
+
+    @property
+    def understaffed(self) -> bool:
+        """More places are held than the rostered staff allow: the partner manager must act."""
+        return self.confirmed + self.offered > self.slot.places
 
     def as_dict(self) -> dict:
         slot = self.slot
@@ -44,6 +49,7 @@ class SlotAvailability:
             "kind": self.service.kind.value, "partner_id": self.partner.id, "partner_name": self.partner.name,
             "service_point_id": self.service_point.id, "starts_at": slot.starts_at.isoformat(),
             "ends_at": slot.ends_at.isoformat(), "capacity": slot.capacity, "status": slot.status.value,
+            "places": slot.places, "staffed_places": slot.staffed_places, "understaffed": self.understaffed,
             "confirmed": self.confirmed, "offered": self.offered, "waitlisted": self.waitlisted,
             "available": self.available,
         }

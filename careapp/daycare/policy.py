@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from careapp.booking.policies import ServicePolicy
+from careapp.core.errors import BadInput, RuleRefused
 from careapp.households.models import RecipientKind
 from careapp.partners.models import ServiceKind
 
@@ -18,3 +20,21 @@ class DaycarePolicy(ServicePolicy):
         if service.min_age_years is not None:
             return service.min_age_years
         return settings["DAYCARE_MIN_AGE"]
+
+    def apply_options(self, booking, options: dict[str, Any], settings: Mapping[str, Any], *,
+                      now: datetime) -> None:
+        """Day care asks one thing: does this person need fetching and bringing home (接送)?"""
+        unknown = set(options) - {"needs_transport"}
+        if unknown:
+            raise BadInput("Day care bookings only ask whether transport is needed.",
+                           fields={name: "not accepted here" for name in sorted(unknown)})
+        needs_transport = options.get("needs_transport", False)
+        if not isinstance(needs_transport, bool):
+            raise BadInput("Say yes or no to transport.", fields={"needs_transport": "true or false"})
+        if needs_transport and not booking.slot.service.transport:
+            raise RuleRefused(f"{booking.slot.service.name} does not offer transport.", code="no_transport",
+                              fields={"needs_transport": "not offered"})
+        booking.needs_transport = needs_transport
+
+    def options_of(self, booking) -> dict[str, Any]:
+        return {"needs_transport": booking.needs_transport}

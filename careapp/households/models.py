@@ -15,6 +15,29 @@ class RecipientKind(str, enum.Enum):
     child = "child"
 
 
+class DietTag(str, enum.Enum):
+    """Dietary needs that travel with a meal order to the kitchen (and tag the dishes that meet them)."""
+
+    low_salt = "low_salt"
+    low_sugar = "low_sugar"
+    soft = "soft"            # soft / minced food
+    vegetarian = "vegetarian"
+    halal = "halal"
+
+
+class SpecialGroup(str, enum.Enum):
+    """Groups with an extra meal subsidy (city policy): 低保, 特困, 失能."""
+
+    dibao = "dibao"          # 低保: minimum living allowance
+    tekun = "tekun"          # 特困: extreme poverty support
+    shineng = "shineng"      # 失能: disabled / lost abilities
+
+
+def split_tags(text: str | None) -> list[str]:
+    """Stored comma-separated tags as a list ("low_salt,soft" -> ["low_salt", "soft"])."""
+    return [tag for tag in (text or "").split(",") if tag]
+
+
 class Household(db.Model):
     """A family at a building; its user accounts book for its members."""
 
@@ -54,6 +77,12 @@ class CareRecipient(db.Model):
     # GB/T 42195-2022: 0 能力完好 .. 4 完全丧失; elders only.
     ability_level: Mapped[int | None]
     diet: Mapped[str | None] = mapped_column(sa.String(200))
+    # DietTag values, comma-separated, e.g. "low_salt,soft": what the kitchen must not miss.
+    diet_tags: Mapped[str | None] = mapped_column(sa.String(100))
+    special_group: Mapped[SpecialGroup | None] = mapped_column(
+        sa.Enum(SpecialGroup, name="special_group", native_enum=False, create_constraint=True, length=10))
+    # The member's own phone, for volunteers who deliver meals (shown masked on the delivery sheet).
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
     allergies: Mapped[str | None] = mapped_column(sa.String(200))
     mobility: Mapped[str | None] = mapped_column(sa.String(200))
     medication_notes: Mapped[str | None] = mapped_column(sa.String(500))
@@ -68,6 +97,10 @@ class CareRecipient(db.Model):
     __table_args__ = (
         sa.CheckConstraint("ability_level IS NULL OR ability_level BETWEEN 0 AND 4", name="ability_level_range"),
     )
+
+    @property
+    def diet_tag_list(self) -> list[DietTag]:
+        return [DietTag(tag) for tag in split_tags(self.diet_tags)]
 
     def age_on(self, day: date) -> int:
         return years_between(self.birth_date, day)

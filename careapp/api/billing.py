@@ -1,0 +1,2 @@
+"""billing API routes (registered on import)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""childcare API routes (registered on import)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""enrolments API routes (registered on import)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""meals API routes (registered on import)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""partner_admin API routes (registered on import)."""
+from __future__ import annotations

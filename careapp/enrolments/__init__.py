@@ -1,0 +1,1 @@
+"""Standing enrolments: a recipient booked into every new slot of a service on chosen weekdays."""
