@@ -69,6 +69,27 @@ def _amounts(env: Mapping[str, str], name: str, default: str) -> dict[str, int]:
     return amounts
 
 
+def _age_tiers(env: Mapping[str, str], name: str, default: str) -> dict[str, int]:
+    """Subsidy tiers keyed by the lowest age of each tier, in whole years: ``"60:1,70:2,80:3"``."""
+    tiers = _amounts(env, name, default)
+    for key in tiers:
+        if not (key.isdigit() and 0 <= int(key) <= 150):
+            raise SystemExit(f"{name}: {key!r} is not an age; give the lowest age of each tier, like 60:1,70:2,80:3")
+    return {str(int(key)): amount for key, amount in tiers.items()}
+
+
+def _special_groups(env: Mapping[str, str], name: str, default: str) -> dict[str, int]:
+    """Extra subsidy per special group, keyed by the group's code: ``"dibao:2,tekun:3,shineng:2"``."""
+    from careapp.households.models import SpecialGroup
+
+    extras = _amounts(env, name, default)
+    known = [group.value for group in SpecialGroup]
+    for key in extras:
+        if key not in known:
+            raise SystemExit(f"{name}: {key!r} is not a special group; use {', '.join(known)}")
+    return extras
+
+
 def secret_key(instance_path: str) -> str:
     """Generated once and kept in the instance folder, so sessions survive restarts and workers agree."""
     path = Path(instance_path) / "secret_key"
@@ -92,6 +113,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("CAREAPP_DATABASE_URL") or default_db),
         "SECRET_KEY": env.get("CAREAPP_SECRET_KEY") or secret_key(instance_path),
         "TIMEZONE": timezone,
+        # The sub-district's name, on every page and on the reports it sends up (e.g. subsidy claims).
+        "SUB_DISTRICT": env.get("CAREAPP_SUB_DISTRICT") or "赭麓街道",
         # Flask-Limiter: on by default; "off" for load tests and benchmarks.
         "RATELIMIT_ENABLED": _flag(env, "CAREAPP_RATE_LIMITS", True),
         "RATELIMIT_STORAGE_URI": env.get("CAREAPP_RATE_LIMIT_STORAGE", "memory://"),
@@ -108,8 +131,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         # A meal's price before subsidy (fen), unless the meal service sets its own.
         "MEAL_PRICE": _yuan_to_fen("CAREAPP_MEAL_PRICE", env.get("CAREAPP_MEAL_PRICE") or "15"),
         # Subsidy per meal by age tier (lowest age of the tier: yuan), and the extra for special groups.
-        "MEAL_SUBSIDY_TIERS": _amounts(env, "CAREAPP_MEAL_SUBSIDY_TIERS", "60:1,70:2,80:3"),
-        "MEAL_SPECIAL_SUBSIDY": _amounts(env, "CAREAPP_MEAL_SPECIAL_SUBSIDY", "dibao:2,tekun:3,shineng:2"),
+        "MEAL_SUBSIDY_TIERS": _age_tiers(env, "CAREAPP_MEAL_SUBSIDY_TIERS", "60:1,70:2,80:3"),
+        "MEAL_SPECIAL_SUBSIDY": _special_groups(env, "CAREAPP_MEAL_SPECIAL_SUBSIDY", "dibao:2,tekun:3,shineng:2"),
         # Accounts.
         "TOKEN_HOURS": _int(env, "CAREAPP_TOKEN_HOURS", 24 * 30),
         "PASSWORD_HASH_METHOD": env.get("CAREAPP_PASSWORD_HASH", "scrypt"),

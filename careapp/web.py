@@ -28,13 +28,34 @@ HTTP_CODES = {
 }
 
 
+def _digits_up_to(limit: int) -> str:
+    """A regular expression for the whole numbers 1..limit, without leading zeros."""
+    text = str(limit)
+    options = [r"[1-9]\d{0,%d}" % (len(text) - 2)] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = len(text) - i - 1
+            options.append(text[:i] + f"[{low}-{int(digit) - 1}]" + (r"\d{%d}" % rest if rest else ""))
+    options.append(text)
+    return "(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """``<int:...>`` bounded to the ids a row can have (1..MAX_ID) unless a route says otherwise: a larger
-    number in a URL is a 404 from routing, never an overflow when the database is asked for it."""
+    """``<int:...>`` bounded to the ids a row can have (1..MAX_ID): a larger number in a URL is a 404 from
+    routing, never an overflow when the database is asked for it.
+
+    The bound is in the converter's pattern, not only in ``to_python``: Werkzeug decides between rules of
+    one path by method before it converts, so an id refused only at conversion would turn into a 405 on a
+    path that other methods share.
+    """
+
+    regex = _digits_up_to(MAX_ID)
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,  # noqa: A002
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
+        self.regex = _digits_up_to(MAX_ID)
 
 
 def wants_json() -> bool:

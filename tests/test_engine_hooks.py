@@ -15,6 +15,7 @@ from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict, RuleRefused
 from careapp.partners.models import Service, Slot
 from tests.factories import make_family, make_slot
+from tests.meals_factories import meals  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -135,3 +136,15 @@ def test_a_freed_place_is_not_handed_on_while_staffing_is_short(world, clock, da
     engine.cancel(bookings[0].id, by=people[0].user, now=clock.now() + timedelta(minutes=1))
     # Two held places, one cancelled: one held, but staffing allows one, so the waitlist waits.
     assert db.session.get(engine.Booking, bookings[2].id).status == BookingStatus.waitlisted
+
+
+def test_ordered_meals_are_not_swept_into_no_shows(world, clock, meals):  # noqa: F811
+    """A canteen does not check each diner in: after the meal, a confirmed order stands as served."""
+    meal = engine.book(meals.lunch_slot.id, meals.elder.id, by=meals.family.user, now=clock.now()).booking
+    day_care = make_slot(world.daycare, world.care_centre.manager, clock.now())
+    elder = world.family.add_elder(clock.now(), name="李爷爷")
+    missed = engine.book(day_care.id, elder.id, by=world.family.user, now=clock.now()).booking
+    after = max(meals.lunch_slot.ends_at, day_care.ends_at) + timedelta(minutes=1)
+    assert engine.mark_no_shows(now=after) == 1
+    assert db.session.get(engine.Booking, meal.id).status == BookingStatus.confirmed
+    assert db.session.get(engine.Booking, missed.id).status == BookingStatus.no_show

@@ -81,7 +81,7 @@ def _operation(endpoint: Endpoint, refs: dict, components: dict[str, Any]) -> di
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body is not None:
-        operation["requestBody"] = {"required": True, "content": {
+        operation["requestBody"] = {"required": endpoint.body_required, "content": {
             "application/json": {"schema": refs[(endpoint.body, "validation")]}}}
     success: dict[str, Any] = {"description": HTTPStatus(endpoint.status).phrase}
     if endpoint.response is not None:

@@ -45,6 +45,7 @@ class Endpoint:
     status: int
     response: Any  # a pydantic model, list[Model], dict, or None for an empty answer
     body: type[BaseModel] | None
+    body_required: bool
     query: type[BaseModel] | None
     errors: frozenset[int]
     rate_limited: bool
@@ -69,14 +70,17 @@ class ApiRegistry:
         self.endpoints: list[Endpoint] = []
 
     def route(self, method: str, path: str, *, summary: str, auth: bool = True, status: int = 200,
-              response: Any = None, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+              response: Any = None, body: type[BaseModel] | None = None, body_required: bool = True,
+              query: type[BaseModel] | None = None,
               errors: tuple[int, ...] = (), rate_limit: Callable[[], str] | None = None,
               deduct_when: Callable[[Response], bool] | None = None) -> Callable:
         """Register ``func`` at ``method path``. The view receives the path ids by name, and by
-        parameter name: ``user`` (the token's user), ``token`` (its row), ``body`` and ``query`` (models)."""
+        parameter name: ``user`` (the token's user), ``token`` (its row), ``body`` and ``query`` (models).
+        With ``body_required=False`` no body (or an empty one) gives the body model's defaults."""
 
         def register(func: Callable) -> Callable:
-            endpoint = Endpoint(func.__name__, method.upper(), path, summary, auth, status, response, body, query,
+            endpoint = Endpoint(func.__name__, method.upper(), path, summary, auth, status, response, body,
+                                body_required, query,
                                 frozenset(errors), rate_limit is not None)
             view = _view(endpoint, func)
             if rate_limit is not None:
@@ -104,7 +108,7 @@ def _view(endpoint: Endpoint, func: Callable) -> Callable:
         if endpoint.query is not None:
             arguments["query"] = parse_query(endpoint.query)
         if endpoint.body is not None:
-            arguments["body"] = parse_body(endpoint.body)
+            arguments["body"] = parse_body(endpoint.body, required=endpoint.body_required)
         result = func(**arguments)
         if adapter is None:
             return Response(status=endpoint.status)
@@ -134,7 +138,9 @@ def bearer_token() -> ApiToken:
     return token_for(authorization.token, now=now())
 
 
-def parse_body(model: type[BaseModel]) -> BaseModel:
+def parse_body(model: type[BaseModel], *, required: bool = True) -> BaseModel:
+    if not required and not request.get_data(cache=True).strip():
+        return model()
     try:
         return model.model_validate_json(request.get_data(cache=True))
     except ValidationError as error:

@@ -27,7 +27,7 @@ from careapp.core.db import db, lock_for_update, write_transaction
 from careapp.core.errors import BadInput, Busy, Conflict, Forbidden, NotFound, RuleRefused
 from careapp.core.timefmt import format_local
 from careapp.households.models import CareRecipient
-from careapp.partners.models import FillPolicy, Slot, SlotStatus
+from careapp.partners.models import FillPolicy, Service, ServiceKind, Slot, SlotStatus
 
 # How early before the start partner staff may check someone in.
 CHECK_IN_OPENS_BEFORE = timedelta(hours=2)
@@ -376,10 +376,12 @@ def mark_no_show(booking_id: int, *, by: User, now: datetime) -> Booking:
 
 
 def mark_no_shows(*, now: datetime) -> int:
-    """After a slot ends, confirmed bookings never checked in become no-shows. (A scheduler job.)"""
+    """After a slot ends, confirmed bookings never checked in become no-shows, in the kinds whose policy
+    marks no-shows (not meals). (A scheduler job.)"""
+    kinds = [kind for kind in ServiceKind if policy_for(kind).marks_no_shows]
     due = db.session.scalars(
-        sa.select(Booking.id).join(Slot, Slot.id == Booking.slot_id)
-        .where(Booking.status == BookingStatus.confirmed, Slot.ends_at <= now)
+        sa.select(Booking.id).join(Slot, Slot.id == Booking.slot_id).join(Service, Service.id == Slot.service_id)
+        .where(Booking.status == BookingStatus.confirmed, Slot.ends_at <= now, Service.kind.in_(kinds))
         .order_by(Booking.slot_id, Booking.id)).all()
     db.session.rollback()
     marked = 0

@@ -28,6 +28,9 @@ class ServicePolicy:
     recipient_kinds: frozenset[RecipientKind] | None = None
     default_booking_cutoff_minutes = 0
     default_cancel_cutoff_minutes = 0
+    # After a slot ends, a confirmed booking never checked in is a no-show. Kinds whose staff do not
+    # check each person in (a canteen's meals) say False: their confirmed bookings stand as served.
+    marks_no_shows = True
 
     # --- eligibility ---
 
@@ -105,7 +108,13 @@ class ServicePolicy:
     # --- attendance ---
 
     def check_collection(self, booking, collected_by_id: int | None) -> None:
-        """Refuse a check-out to the wrong person (code ``not_authorised_collector``); most kinds have no rule."""
+        """Refuse a check-out to the wrong person (code ``not_authorised_collector``).
+
+        Only childcare asks who collects; anywhere else a named collector is a mistake to refuse, not to store.
+        """
+        if collected_by_id is not None:
+            raise BadInput("Only a check-out from childcare names the adult who collects.",
+                           fields={"collected_by": "not asked here"})
 
     # --- capacity ---
 

@@ -126,6 +126,12 @@ def write_transaction(*, guard: bool = True) -> Iterator[sa.orm.Session]:
         _in_write.reset(inside)
 
 
+def in_write_transaction() -> bool:
+    """True inside ``write_transaction()``: a rule that must commit each step on its own (one booking per
+    standing enrolment) checks this, since a nested block would join, and roll back with, the outer one."""
+    return _in_write.get()
+
+
 M = TypeVar("M")
 
 

@@ -177,6 +177,8 @@ def upgrade():
         batch_op.add_column(sa.Column('description', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('approved_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('declined_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('decline_reason', sa.String(length=500), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_partner_organisation_approved_by_id_user'), 'user', ['approved_by_id'], ['id'], use_alter=True)
 
     with op.batch_alter_table('service', schema=None) as batch_op:
@@ -232,6 +234,8 @@ def downgrade():
 
     with op.batch_alter_table('partner_organisation', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_partner_organisation_approved_by_id_user'), type_='foreignkey')
+        batch_op.drop_column('decline_reason')
+        batch_op.drop_column('declined_at')
         batch_op.drop_column('approved_by_id')
         batch_op.drop_column('approved_at')
         batch_op.drop_column('description')
