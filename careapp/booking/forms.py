@@ -1,7 +1,7 @@
 """Finding slots and booking a place."""
 from __future__ import annotations
 
-from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
 from careapp.pages import LABELS, IdSelectField, PageForm, optional_int, options, within_years
@@ -45,8 +45,12 @@ class ResidentSearchForm(PageForm):
 
 
 class BookForm(PageForm):
+    """Who the place is for, and what the service asks of a booking (day care: transport)."""
+
     recipient_id = IdSelectField("Who is the place for?", placeholder="Choose a person",
                                  message="Please choose who the place is for.")
+    # Day care with transport only (the slot page removes it elsewhere).
+    needs_transport = BooleanField("Fetch and bring home (接送)")
     next = HiddenField()
     submit = SubmitField("Book")
 

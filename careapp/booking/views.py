@@ -21,7 +21,7 @@ from careapp.households.models import CareRecipient, Household
 from careapp.households.queries import household_with_members, search_households
 from careapp.pages import (LABELS, acting_user, flash_form_errors, household_page, render, require, safe_next,
                            show_refusal)
-from careapp.partners.models import ServiceKind
+from careapp.partners.models import Service, ServiceKind
 from careapp.partners.queries import approved_partner_names
 
 bp = Blueprint("booking", __name__, url_prefix="/booking")
@@ -62,6 +62,8 @@ def slot(slot_id: int) -> ResponseReturnValue:
         form.next.data = request.full_path if request.query_string else request.path
         households, search = _households_to_choose_from(user)
         form.recipient_id.set_options(_member_options(households, row.service.kind, user))
+        if not offers_transport(row.service):
+            del form.needs_transport
     return render("booking/slot.html", row=row, form=form, search=search, households=households,
                   can_see_roster=user.can_view_partner_rosters(row.partner.id))
 
@@ -101,13 +103,23 @@ def book(slot_id: int) -> Response:
         flash_form_errors(form)
         return redirect(back)
     try:
-        result = engine.book(slot_id, form.recipient_id.data, by=user, now=now())
+        result = engine.book(slot_id, form.recipient_id.data, by=user, now=now(), options=_options(form))
     except CareappError as error:
         show_refusal(error)
         return redirect(back)
     booking = result.booking
-    flash(f"{describe(booking)}: {confirmation(result)}.", "success")
+    transport = ", fetched and brought home" if booking.needs_transport else ""
+    flash(f"{describe(booking)}: {confirmation(result)}{transport}.", "success")
     return redirect(household_page(user, booking.recipient.household_id))
+
+
+def offers_transport(service: Service) -> bool:
+    return service.kind == ServiceKind.daycare and service.transport
+
+
+def _options(form: BookForm) -> dict:
+    """Only what was asked for: a ticked transport box (the day-care policy refuses it where not offered)."""
+    return {"needs_transport": True} if form.needs_transport.data else {}
 
 
 def describe(booking: Booking) -> str:

@@ -1,6 +1,84 @@
-"""Day-care pages: the day's transport list per service point."""
+"""Day-care pages: the day's transport list (接送) of a service point, as a printable page and a CSV."""
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from careapp.core.clock import now
+from careapp.core.db import db
+from careapp.core.timefmt import format_local, local_date
+from careapp.daycare.forms import DayForm
+from careapp.daycare.queries import TransportRow, transport_list
+from careapp.pages import acting_user, render, require
+from careapp.partners.models import ServicePoint
 
 bp = Blueprint("daycare", __name__, url_prefix="/daycare")
+
+# A cell starting with one of these is a formula to Excel; a leading apostrophe keeps it text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_HEADER = ("Time", "Service", "Name", "Address", "Phone", "Mobility aid", "Status")
+
+
+def _point_and_day(point_id: int) -> tuple[ServicePoint, DayForm, date | None]:
+    """The point if the user may see its lists (its partner's staff, district staff), and the chosen day
+    (today by default; None when the day given is not a date)."""
+    point = db.get_or_404(ServicePoint, point_id)
+    require(acting_user().can_view_partner_rosters(point.partner_id), "This list belongs to another partner.")
+    form = DayForm(request.args)
+    if not form.validate():
+        return point, form, None
+    return point, form, form.day.data or local_date(now())
+
+
+def _whole_phones(point: ServicePoint) -> bool:
+    """The partner's own staff call the numbers; others see them masked."""
+    return acting_user().belongs_to_partner(point.partner_id)
+
+
+@bp.get("/points/<int:point_id>/transport")
+@login_required
+def transport(point_id: int) -> ResponseReturnValue:
+    point, form, day = _point_and_day(point_id)
+    if day is None:
+        return render("daycare/transport.html", 400, point=point, form=form, day=None, rows=[])
+    return render("daycare/transport.html", point=point, form=form, day=day, rows=transport_list(point.id, day),
+                  whole_phones=_whole_phones(point), previous_day=day - timedelta(days=1),
+                  next_day=day + timedelta(days=1))
+
+
+@bp.get("/points/<int:point_id>/transport.csv")
+@login_required
+def transport_csv(point_id: int) -> ResponseReturnValue:
+    point, form, day = _point_and_day(point_id)
+    if day is None:
+        return render("daycare/transport.html", 400, point=point, form=form, day=None, rows=[])
+    whole = _whole_phones(point)
+    rows = [_csv_row(row, whole) for row in transport_list(point.id, day)]
+    return csv_download([CSV_HEADER, *rows], f"transport-{point.id}-{day.isoformat()}.csv")
+
+
+def _csv_row(row: TransportRow, whole_phones: bool) -> tuple[str, ...]:
+    when = f"{format_local(row.slot.starts_at, '%H:%M')}-{format_local(row.slot.ends_at, '%H:%M')}"
+    return (when, row.service.name, row.recipient.name, row.address, row.phone_for(whole_phones),
+            row.recipient.mobility or "", row.booking.status.value)
+
+
+def _safe_cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_download(rows: Iterable[Iterable[str]], filename: str) -> Response:
+    """A CSV that Excel opens with Chinese intact (UTF-8 with a BOM) and never runs a cell as a formula."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([_safe_cell(str(cell)) for cell in row])
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,6 +1,213 @@
-"""A family's standing enrolments: enrol, pause, resume, end."""
+"""A family's standing enrolments: enrol a member for every week, pause, resume, end.
+
+District staff acting for a household use the same pages (from the household page they open).
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Sequence
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from careapp.booking.forms import member_option_id
+from careapp.booking.models import Enrolment
+from careapp.booking.policies import policy_for
+from careapp.core.clock import now
+from careapp.core.errors import CareappError
+from careapp.core.timefmt import local_date
+from careapp.enrolments import queries
+from careapp.enrolments.forms import ActionForm, ChooseForm, EnrolForm, PauseForm
+from careapp.enrolments.services import (
+    EnrolmentChange,
+    describe_kept,
+    end,
+    enrol,
+    pause,
+    resume,
+)
+from careapp.households.models import CareRecipient, Household
+from careapp.households.queries import household_with_members
+from careapp.pages import (
+    LABELS,
+    WEEKDAYS,
+    acting_user,
+    flash_form_errors,
+    form_page,
+    household_page,
+    render,
+    require,
+    show_refusal,
+)
+from careapp.partners.models import Service
 
 bp = Blueprint("enrolments", __name__, url_prefix="/enrolments")
+
+NOT_YOURS = "This household is not yours."
+
+
+@bp.app_context_processor
+def enrolment_helpers() -> dict:
+    """The household page's enrolment part loads its own rows (the page itself knows nothing of them)."""
+    return {"enrolments_of": queries.household_enrolments, "weekday_names": weekday_names}
+
+
+def weekday_names(days: Sequence[int]) -> str:
+    days = sorted(days)
+    if days == list(range(5)):
+        return "Every weekday (Monday to Friday)"
+    if days == list(range(7)):
+        return "Every day"
+    return ", ".join(WEEKDAYS[day] for day in days)
+
+
+def _pick(rows: Sequence, raw: str | None):
+    chosen = member_option_id(raw)
+    return next((row for row in rows if row.id == chosen), None)
+
+
+def _serves(service: Service, member: CareRecipient) -> bool:
+    served = policy_for(service.kind).recipient_kinds
+    return served is None or member.kind in served
+
+
+@bp.route("/households/<int:household_id>/new", methods=["GET", "POST"])
+@login_required
+def new(household_id: int) -> ResponseReturnValue:
+    """Step one chooses the person and the service; step two the days, session, first day and options."""
+    user = acting_user()
+    require(user.can_act_for_household(household_id), NOT_YOURS)
+    household = household_with_members(household_id)
+    if household is None:
+        abort(404)
+    source = request.form if request.method == "POST" else request.args
+    member = _pick(household.members, source.get("member"))
+    services = queries.enrolable_services({member.kind} if member else {m.kind for m in household.members})
+    service = _pick(services, source.get("service")) if member else None
+    if member is None or service is None:
+        if request.method == "POST":
+            flash("Please choose the person and the service first.", "error")
+            return redirect(url_for("enrolments.new", household_id=household.id))
+        return _choose_page(household, services, member)
+    today = local_date(now())
+    sessions = queries.weekly_sessions(service.id, on_or_after=today)
+    form = EnrolForm.for_service(service, sessions, member_id=member.id, today=today)
+
+    def act() -> tuple[str, str]:
+        change = enrol(member.id, service.id, form.weekdays.data, starts_on=form.starts_on.data,
+                       ends_on=form.ends_on.data, start_time=form.session_time(), options=form.options(),
+                       by=user, now=now())
+        return _enrolled_message(change), household_page(user, household.id)
+
+    return form_page(form, "enrolments/enrol.html", act, household=household, member=member, service=service,
+                     sessions=sessions)
+
+
+def _choose_page(household: Household, services: list[Service], member: CareRecipient | None) -> ResponseReturnValue:
+    form = ChooseForm(request.args)
+    form.member.set_options([(m.id, f"{m.name} ({LABELS['recipient_kind'][m.kind].lower()})")
+                             for m in household.members])
+    form.service.set_options([(s.id, f"{s.name} - {LABELS['service_kind'][s.kind]}, {s.partner.name}")
+                              for s in services])
+    # Only a submitted choice is checked: arriving from a "enrol this person" link shows no errors.
+    status = 400 if "service" in request.args and not form.validate() else 200
+    return render("enrolments/choose.html", status, form=form, household=household, member=member,
+                  back=household_page(acting_user(), household.id))
+
+
+def _enrolled_message(change: EnrolmentChange) -> str:
+    enrolment, summary = change.enrolment, change.summary
+    text = (f"{enrolment.recipient.name} is enrolled in {enrolment.service.name}: "
+            f"{weekday_names(enrolment.weekday_list).lower()}.")
+    if summary.booked:
+        text += f" Booked {len(summary.confirmed)} coming day(s)"
+        text += f", {len(summary.waitlisted)} on the waiting list." if summary.waitlisted else "."
+    if summary.skipped:
+        first = summary.skipped[0]
+        text += f" Not booked on {len(summary.skipped)} day(s), for example: {first.message}"
+    return text
+
+
+def _own_enrolment(enrolment_id: int) -> Enrolment:
+    enrolment = queries.enrolment(enrolment_id)
+    if enrolment is None:
+        abort(404)
+    require(acting_user().can_act_for_household(enrolment.recipient.household_id), NOT_YOURS)
+    return enrolment
+
+
+def _back(enrolment: Enrolment) -> Response:
+    return redirect(household_page(acting_user(), enrolment.recipient.household_id) + "#enrolments")
+
+
+def _changed(change: EnrolmentChange, done: str) -> str:
+    text = f"{change.enrolment.recipient.name}, {change.enrolment.service.name}: {done}."
+    if change.cancelled:
+        text += f" {change.cancelled} booking(s) cancelled."
+    if change.kept:
+        text += (f" Too late to cancel {describe_kept(change.kept)}; that booking stays. "
+                 "Please tell the service if nobody will come.")
+    if change.summary.booked:
+        text += f" Booked {len(change.summary.booked)} coming day(s) again."
+    return text
+
+
+@bp.post("/<int:enrolment_id>/pause")
+@login_required
+def pause_enrolment(enrolment_id: int) -> Response:
+    enrolment = _own_enrolment(enrolment_id)
+    form = PauseForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _back(enrolment)
+    try:
+        change = pause(enrolment.id, resumes_on=form.resumes_on.data, by=acting_user(), now=now())
+    except CareappError as error:
+        show_refusal(error)
+    else:
+        flash(_changed(change, f"paused, back on {form.resumes_on.data.isoformat()}"), "success")
+    return _back(enrolment)
+
+
+@bp.post("/<int:enrolment_id>/resume")
+@login_required
+def resume_enrolment(enrolment_id: int) -> Response:
+    enrolment = _own_enrolment(enrolment_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _back(enrolment)
+    try:
+        change = resume(enrolment.id, by=acting_user(), now=now())
+    except CareappError as error:
+        show_refusal(error)
+    else:
+        flash(_changed(change, "started again"), "success")
+    return _back(enrolment)
+
+
+@bp.get("/<int:enrolment_id>/end")
+@login_required
+def confirm_end(enrolment_id: int) -> ResponseReturnValue:
+    enrolment = _own_enrolment(enrolment_id)
+    return render("enrolments/end.html", enrolment=enrolment, back=household_page(acting_user(),
+                                                                                  enrolment.recipient.household_id))
+
+
+@bp.post("/<int:enrolment_id>/end")
+@login_required
+def end_enrolment(enrolment_id: int) -> Response:
+    enrolment = _own_enrolment(enrolment_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _back(enrolment)
+    try:
+        change = end(enrolment.id, by=acting_user(), now=now())
+    except CareappError as error:
+        show_refusal(error)
+    else:
+        flash(_changed(change, "ended"), "success")
+    return _back(enrolment)
+

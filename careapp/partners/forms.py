@@ -1,18 +1,23 @@
 """Forms a partner's manager uses for services, service points and slots."""
 from __future__ import annotations
 
-from wtforms import (DateField, EmailField, FloatField, IntegerField, PasswordField, RadioField, SelectField,
-                     SelectMultipleField, StringField, SubmitField, TelField, TimeField, widgets)
+from decimal import Decimal
+
+from wtforms import (BooleanField, DateField, DecimalField, EmailField, FloatField, IntegerField, PasswordField,
+                     RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TelField, TimeField,
+                     widgets)
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from careapp.accounts.forms import MAX_PASSWORD, PHONE
 from careapp.accounts.models import Role
 from careapp.pages import LABELS, WEEKDAYS, IdSelectField, PageForm, options, within_years
-from careapp.partners.models import FillPolicy, ServiceKind
+from careapp.partners.models import ChildClass, FillPolicy, MealTime, ServiceKind, SessionLength
+from careapp.partners.services import MAX_MEAL_PRICE_FEN, SETTINGS_FOR_KINDS
 
 MAX_CAPACITY = 10_000
 MAX_CUTOFF_MINUTES = 30 * 24 * 60
 MAX_OFFER_HOURS = 14 * 24  # an offer held longer than two weeks helps nobody waiting
+CHOOSE_FROM_LIST = "Please choose one from the list."
 
 
 class CheckboxesField(SelectMultipleField):
@@ -31,6 +36,31 @@ def capacity_field(label: str, required: bool = True, description: str = "") -> 
 def optional_number(label: str, low: int, high: int, description: str = "") -> IntegerField:
     return IntegerField(label, [Optional(), NumberRange(low, high, f"A whole number from {low} to {high}.")],
                         description=description)
+
+
+def _enum_or_none(cls):
+    """Coerce a choice to the enum ("" is none); an unknown one stays as sent, for the choice check to refuse."""
+    def coerce(value):
+        if value is None or value == "":
+            return None
+        try:
+            return cls(value)
+        except ValueError:
+            return value
+    return coerce
+
+
+def _optional_choices(label_set: str, empty: str):
+    return options([("", empty)] + [(value.value, label) for value, label in LABELS[label_set].items()])
+
+
+def yuan_amount(form, field: DecimalField) -> None:
+    """A price in yuan with at most 2 decimals (NaN and infinity are not prices)."""
+    value = field.data
+    if value is None:
+        return
+    if not value.is_finite() or not 0 <= value <= MAX_MEAL_PRICE_FEN / 100 or value != value.quantize(Decimal("0.01")):
+        raise ValidationError(f"Give the price in yuan, 0 to {MAX_MEAL_PRICE_FEN // 100}, e.g. 15.00.")
 
 
 class ServiceForm(PageForm):
@@ -57,6 +87,26 @@ class ServiceForm(PageForm):
     ability_levels = CheckboxesField("Ability levels accepted", coerce=int,
                                      choices=options(sorted(LABELS["ability_level"].items())),
                                      description="Leave all unticked to accept every level.")
+    room_id = IdSelectField("Room (optional)", placeholder="No particular room", required=False)
+    # Each kind's own settings: the page shows them under the kind they belong to (SETTINGS_FOR_KINDS).
+    session_length = SelectField("How long a session is", coerce=_enum_or_none(SessionLength),
+                                 choices=_optional_choices("session_length", "Not said"),
+                                 invalid_choice_message=CHOOSE_FROM_LIST)
+    lunch_included = BooleanField("Lunch is included")
+    transport = BooleanField("We fetch people from home and bring them back (接送)")
+    meal = SelectField("Which meal", coerce=_enum_or_none(MealTime), choices=_optional_choices("meal", "Choose"),
+                       invalid_choice_message=CHOOSE_FROM_LIST)
+    price = DecimalField("Price of one meal in yuan, before subsidy (optional)", [Optional(), yuan_amount],
+                         places=2, description="Leave empty for the district's usual price.")
+    delivery_radius_m = optional_number("Deliver to homes within this many metres (optional)", 0, 10_000,
+                                        "Leave empty for the district's usual distance.")
+    child_class = SelectField("Class", coerce=_enum_or_none(ChildClass),
+                              choices=_optional_choices("child_class", "Not said"),
+                              invalid_choice_message=CHOOSE_FROM_LIST)
+    class_size = optional_number("Most children in the class (optional)", 1, 60,
+                                 "Leave empty for the national standard of the class.")
+    children_per_staff = optional_number("Children for each staff member (optional)", 1, 30,
+                                         "Leave empty for the national standard of the class.")
     submit = SubmitField("Create the service")
 
     def validate_max_age_years(self, field: IntegerField) -> None:
@@ -69,14 +119,27 @@ class ServiceForm(PageForm):
             raise ValidationError("The oldest age must not be below the youngest.")
 
     def settings(self) -> dict:
-        """The kind's policy settings as the rule takes them."""
+        """The kind's policy settings as the rule takes them. Settings of other kinds are left out: the page
+        hides them, so a value typed there before the kind was changed is not what the manager sees."""
         levels = "".join(str(level) for level in sorted(set(self.ability_levels.data or [])))
+        price = self.price.data
+        kind_settings = {"session_length": self.session_length.data, "lunch_included": self.lunch_included.data,
+                         "transport": self.transport.data, "meal": self.meal.data,
+                         "price_fen": None if price is None else int(price * 100),
+                         "delivery_radius_m": self.delivery_radius_m.data, "child_class": self.child_class.data,
+                         "class_size": self.class_size.data, "children_per_staff": self.children_per_staff.data}
         return {"fill_policy": FillPolicy(self.fill_policy.data), "offer_hours": self.offer_hours.data,
                 "booking_cutoff_minutes": self.booking_cutoff_minutes.data,
                 "cancel_cutoff_minutes": self.cancel_cutoff_minutes.data,
                 "min_age_years": self.min_age_years.data, "max_age_years": self.max_age_years.data,
                 "min_age_months": self.min_age_months.data, "max_age_months": self.max_age_months.data,
-                "ability_levels": levels or None}
+                "ability_levels": levels or None, "room_id": self.room_id.data,
+                **{name: value for name, value in kind_settings.items()
+                   if self.service_kind in SETTINGS_FOR_KINDS[name]}}
+
+    def kinds_of(self, name: str) -> str:
+        """CSS classes naming the kinds a setting belongs to (the page shows it only for those)."""
+        return " ".join(f"for-{kind.value}" for kind in sorted(SETTINGS_FOR_KINDS[name], key=lambda k: k.value))
 
     @property
     def service_kind(self) -> ServiceKind:

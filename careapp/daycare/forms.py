@@ -1,0 +1,17 @@
+"""The day chooser of the day-care lists."""
+from __future__ import annotations
+
+from wtforms import DateField, SubmitField
+from wtforms.validators import Optional
+
+from careapp.pages import PageForm, within_years
+
+
+class DayForm(PageForm):
+    """A GET form (links to a day's list can be shared and bookmarked): no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    day = DateField("Day", [Optional(), within_years()])
+    submit = SubmitField("Show")
