@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from careapp.accounts.models import User
 from careapp.api.registry import api, register_rate_limit
-from careapp.api.schemas import (BuildingOut, BuildingQuery, FamilyIn, FamilyOut, HouseholdQuery, RecipientIn,
-                                 RecipientOut)
+from careapp.api.schemas import (BuildingOut, BuildingQuery, FamilyIn, FamilyOut, HouseholdQuery, MealNeedsIn,
+                                 RecipientIn, RecipientOut)
 from careapp.core.clock import now
 from careapp.core.errors import BadInput, Forbidden, NotFound
 from careapp.district.queries import find_buildings
 from careapp.households.queries import household_with_members
-from careapp.households.services import add_recipient, register_family
+from careapp.households.services import add_recipient, register_family, update_meal_needs
 
 
 @api.route("POST", "/families", summary="Register a household at a building, with its first account", auth=False,
@@ -54,5 +54,15 @@ def create_recipient(user: User, body: RecipientIn) -> RecipientOut:
     recipient = add_recipient(household_id=_household_for(user, body.household_id), by=user, now=now(),
                               kind=body.kind, name=body.name, birth_date=body.birth_date,
                               ability_level=body.ability_level,
-                              needs=body.needs.model_dump(exclude_none=True) if body.needs else None)
+                              needs=body.needs.model_dump(exclude_none=True) if body.needs else None,
+                              diet_tags=body.diet_tags, special_group=body.special_group, phone=body.phone)
     return RecipientOut.of(recipient)
+
+
+@api.route("PATCH", "/recipients/{recipient_id}/meal-needs", body=MealNeedsIn, response=RecipientOut,
+           errors=(403,), summary="Change a member's dietary needs, allergies, subsidy group or own phone")
+def change_meal_needs(user: User, recipient_id: int, body: MealNeedsIn) -> RecipientOut:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise BadInput("Give at least one field to change.")
+    return RecipientOut.of(update_meal_needs(member_id=recipient_id, by=user, now=now(), **changes))

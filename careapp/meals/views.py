@@ -1,6 +1,446 @@
-"""Meal help pages: menus, meal orders, kitchen and delivery sheets."""
+"""Meal help pages: dishes and menus (partner manager), ordering (families, community staff on their behalf),
+kitchen and delivery sheets (the partner's staff, community staff), and a member's meal needs."""
 from __future__ import annotations
 
-from flask import Blueprint
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from careapp.accounts.models import Role, User
+from careapp.booking import engine
+from careapp.booking import queries as booking_queries
+from careapp.booking.forms import ResidentSearchForm, member_option_id
+from careapp.booking.models import Booking
+from careapp.booking.queries import SlotAvailability
+from careapp.core.clock import now
+from careapp.core.db import db
+from careapp.core.errors import CareappError
+from careapp.core.timefmt import format_local, from_local, local_date
+from careapp.households.models import CareRecipient, Household, RecipientKind
+from careapp.households.queries import household_with_members, search_households
+from careapp.households.services import update_meal_needs
+from careapp.meals import queries
+from careapp.core.exports import csv_response
+from careapp.meals.forms import CopyWeekForm, DishEditForm, DishForm, MealNeedsForm, MenuForm, OrderForm
+from careapp.meals.models import Dish, MealMode, MealOrder
+from careapp.meals.policy import MealPolicy, delivery_reach, meal_of, meal_order_of
+from careapp.meals.pricing import Subsidy, meal_price_fen, subsidy_for, yuan
+from careapp.meals.services import copy_week, create_dish, set_menu, update_dish
+from careapp.pages import (LABELS, acting_user, flash_form_errors, form_page, household_page, render, require,
+                           show_refusal)
+from careapp.partners.models import PartnerOrganisation, Service, ServiceKind, Slot
 
 bp = Blueprint("meals", __name__, url_prefix="/meals")
+
+MANAGERS_ONLY = "Only this partner's manager may change its dishes and menus."
+NOT_YOUR_PARTNER = "These sheets are for this partner's staff."
+FAMILIES_ONLY = "Only families and community staff order meals."
+POLICY = MealPolicy()
+
+
+def can_order(user: User) -> bool:
+    return user.role == Role.family or user.is_district
+
+
+def parse_day(text: str | None) -> date | None:
+    """A YYYY-MM-DD day from a link; anything else (or a far-off year) is None."""
+    try:
+        day = date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2100 else None
+
+
+@bp.app_template_filter("meal_yuan")
+def _yuan_filter(fen: int | None) -> str:
+    return yuan(fen)
+
+
+# --- dishes (the partner's manager) ---
+
+def _managed_partner(partner_id: int) -> PartnerOrganisation:
+    partner = db.get_or_404(PartnerOrganisation, partner_id)
+    require(acting_user().manages_partner(partner.id), MANAGERS_ONLY)
+    return partner
+
+
+@bp.route("/partners/<int:partner_id>/dishes", methods=["GET", "POST"])
+@login_required
+def dishes(partner_id: int) -> ResponseReturnValue:
+    partner = _managed_partner(partner_id)
+    form = DishForm()
+
+    def add() -> tuple[str, str]:
+        dish = create_dish(partner_id=partner.id, name=form.name.data, diet_tags=form.diet_tags.data,
+                           allergens=form.allergens.data, by=acting_user(), now=now())
+        return f"{dish.name} is added to your dishes.", url_for("meals.dishes", partner_id=partner.id)
+
+    return form_page(form, "meals/dishes.html", add, partner=partner, dishes=queries.partner_dishes(partner.id))
+
+
+@bp.route("/partners/<int:partner_id>/dishes/edit", methods=["GET", "POST"])
+@login_required
+def edit_dish(partner_id: int) -> ResponseReturnValue:
+    partner = _managed_partner(partner_id)
+    dish_id = member_option_id(request.args.get("dish"))
+    dish = db.session.get(Dish, dish_id) if dish_id is not None else None
+    if dish is None or dish.partner_id != partner.id:
+        abort(404)
+    form = DishEditForm(obj=None if request.method == "POST" else dish,
+                        data=None if request.method == "POST" else {
+                            "diet_tags": dish.diet_tag_list, "allergens": ", ".join(dish.allergen_list)})
+
+    def save() -> tuple[str, str]:
+        changed = update_dish(dish_id=dish.id, name=form.name.data, diet_tags=form.diet_tags.data,
+                              allergens=form.allergens.data or "", active=form.active.data, by=acting_user(),
+                              now=now())
+        return f"{changed.name} is saved.", url_for("meals.dishes", partner_id=partner.id)
+
+    return form_page(form, "meals/dish_form.html", save, partner=partner, dish=dish)
+
+
+# --- menus (the partner's manager) ---
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@bp.get("/partners/<int:partner_id>/menus")
+@login_required
+def menus(partner_id: int) -> ResponseReturnValue:
+    partner = _managed_partner(partner_id)
+    today = local_date(now())
+    monday = _monday(parse_day(request.args.get("week")) or today)
+    return render("meals/menus.html", partner=partner, monday=monday, today=today,
+                  weeks=queries.week_menus(partner.id, monday), copy_form=CopyWeekForm(formdata=None, week=monday),
+                  previous=monday - timedelta(days=7), next=monday + timedelta(days=7))
+
+
+def _managed_meal_service(service_id: int) -> Service:
+    service = db.get_or_404(Service, service_id)
+    require(acting_user().manages_partner(service.partner_id), MANAGERS_ONLY)
+    if service.kind != ServiceKind.meal:
+        abort(404)
+    return service
+
+
+@bp.route("/services/<int:service_id>/menu", methods=["GET", "POST"])
+@login_required
+def edit_menu(service_id: int) -> ResponseReturnValue:
+    service = _managed_meal_service(service_id)
+    day = parse_day(request.args.get("day"))
+    if day is None:
+        abort(404)
+    current = queries.day_menu(service.id, day)
+    form = MenuForm(formdata=request.form if request.method == "POST" else None,
+                    dish_ids=[dish.id for dish in current])
+    choices = {dish.id: dish for dish in queries.partner_dishes(service.partner_id, active_only=True)}
+    choices.update({dish.id: dish for dish in current})  # an inactive dish still on the menu stays visible
+    form.dish_ids.choices = [(dish.id, _dish_label(dish)) for dish in choices.values()]
+
+    def save() -> tuple[str, str]:
+        chosen = set_menu(service_id=service.id, day=day, dish_ids=form.dish_ids.data or [], by=acting_user(),
+                          now=now())
+        return (f"The {service.name} menu for {day.isoformat()} has {len(chosen)} dish(es).",
+                url_for("meals.menus", partner_id=service.partner_id, week=_monday(day).isoformat()))
+
+    return form_page(form, "meals/menu_form.html", save, service=service, day=day)
+
+
+def _dish_label(dish: Dish) -> str:
+    tags = ", ".join(LABELS["diet_tag"][tag] for tag in (t for t in LABELS["diet_tag"] if t.value in
+                                                             dish.diet_tag_list))
+    allergens = ", ".join(dish.allergen_list)
+    extra = "; ".join(part for part in (tags, f"contains {allergens}" if allergens else "") if part)
+    return f"{dish.name} ({extra})" if extra else dish.name
+
+
+@bp.post("/services/<int:service_id>/menus/copy-week")
+@login_required
+def copy_menus(service_id: int) -> Response:
+    service = _managed_meal_service(service_id)
+    form = CopyWeekForm()
+    target = url_for("meals.menus", partner_id=service.partner_id)
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(target)
+    try:
+        copied = copy_week(service_id=service.id, from_monday=form.week.data, by=acting_user(), now=now())
+    except CareappError as error:
+        show_refusal(error)
+        return redirect(target)
+    next_week = form.week.data + timedelta(days=7)
+    flash(f"{service.name}: {copied} day(s) copied to the week of {next_week.isoformat()} "
+          "(days that already had a menu were kept).", "success")
+    return redirect(url_for("meals.menus", partner_id=service.partner_id, week=next_week.isoformat()))
+
+
+# --- ordering (families, and community staff on a household's behalf) ---
+
+def _meal_slot(slot_id: int) -> SlotAvailability:
+    row = booking_queries.slot_availability(slot_id)
+    if row is None or row.service.kind != ServiceKind.meal:
+        abort(404)
+    return row
+
+
+@dataclass
+class OrderView:
+    """What the order page shows for one member: the price, delivery reach, their order if any."""
+
+    member: CareRecipient
+    price_fen: int
+    subsidy: Subsidy
+    distance_m: int
+    radius_m: int
+    booking: Booking | None
+    order: MealOrder | None
+    warnings: dict[int, list[str]]
+
+    @property
+    def can_deliver(self) -> bool:
+        return self.distance_m <= self.radius_m
+
+    @property
+    def to_pay_fen(self) -> int:
+        return self.price_fen - self.subsidy.fen
+
+    @property
+    def changeable(self) -> bool:
+        return self.booking is not None and self.booking.status in engine.PENDING
+
+
+def _order_view(row: SlotAvailability, member: CareRecipient, menu: list[Dish]) -> OrderView:
+    settings = current_app.config
+    day = local_date(row.slot.starts_at)
+    price = meal_price_fen(row.service, settings)
+    distance, radius = delivery_reach(member, row.service, settings)
+    booking = queries.live_booking(row.slot.id, member.id)
+    order = meal_order_of(booking.id) if booking is not None else None
+    return OrderView(member, price, subsidy_for(member, day, price, settings), distance, radius, booking, order,
+                     {dish.id: queries.dish_warnings(dish, member) for dish in menu})
+
+
+def _household_for_order(user: User) -> tuple[Household | None, ResidentSearchForm | None, list[Household]]:
+    """A family orders for its own household; community staff pick one (``?household=``) or search (``?q=``)."""
+    if user.role == Role.family:
+        return household_with_members(user.household_id), None, []
+    search = ResidentSearchForm(request.args)
+    chosen = member_option_id(request.args.get("household"))
+    if chosen is not None:
+        return household_with_members(chosen), search, []
+    if not search.validate():
+        return None, search, []
+    return None, search, search_households(search.q.data or "")
+
+
+def _order_form(view: OrderView | None, menu: list[Dish], post: bool) -> OrderForm:
+    if post:
+        form = OrderForm()
+    else:
+        order = view.order if view else None
+        form = OrderForm(formdata=None, recipient_id=str(view.member.id) if view else "",
+                         mode=order.mode.value if order else MealMode.dine_in.value,
+                         dish_ids=[line.dish_id for line in order.dishes] if order else [])
+    form.dish_ids.choices = [(dish.id, dish.name) for dish in menu]
+    if view is not None and not view.can_deliver:
+        form.mode.choices = [choice for choice in form.mode.choices if choice.value != MealMode.delivery.value]
+    return form
+
+
+@bp.route("/slots/<int:slot_id>/order", methods=["GET", "POST"])
+@login_required
+def order(slot_id: int) -> ResponseReturnValue:
+    user = acting_user()
+    row = _meal_slot(slot_id)
+    require(can_order(user), FAMILIES_ONLY)
+    moment = now()
+    day = local_date(row.slot.starts_at)
+    menu = [dish for dish in queries.day_menu(row.service.id, day) if dish.active]
+    if request.method == "POST":
+        member = _posted_member(user)
+        household = household_with_members(member.household_id) if member else None
+        search, found = None, []
+    else:
+        household, search, found = _household_for_order(user)
+        if household is not None:
+            require(user.can_act_for_household(household.id), "This household is not yours.")
+        member = _chosen_member(household)
+    view = _order_view(row, member, menu) if member is not None else None
+    form = _order_form(view, menu, request.method == "POST")
+    closes = POLICY.booking_closes_at(row.slot)
+    context = dict(row=row, day=day, menu=menu, view=view, household=household, search=search, found=found,
+                   closes=closes, closed=moment >= closes, meal=meal_of(row.slot),
+                   elders=[m for m in household.members if m.kind == RecipientKind.elder] if household else [])
+    if request.method == "GET":
+        return render("meals/order.html", form=form, **context)
+    if view is None:
+        flash("Please choose who the meal is for.", "error")
+        return render("meals/order.html", 400, form=form, **context)
+    if not form.validate_on_submit():
+        return render("meals/order.html", 400, form=form, **context)
+    options = {"mode": form.mode.data, "dish_ids": form.dish_ids.data or []}
+    try:
+        if view.changeable:
+            engine.change_options(view.booking.id, options, by=user, now=moment)
+            message = f"{member.name}'s {meal_of(row.slot).value} on {day.isoformat()} is changed."
+        else:
+            result = engine.book(row.slot.id, member.id, by=user, now=moment, options=options)
+            message = (f"{member.name}'s {meal_of(row.slot).value} on {day.isoformat()} is ordered"
+                       + (f"; the canteen is full, so it is on the waiting list, number {result.waitlist_position}."
+                          if result.waitlist_position else "."))
+    except CareappError as error:
+        return render("meals/order.html", show_refusal(error, form), form=form, **context)
+    flash(message, "success")
+    return redirect(household_page(user, member.household_id))
+
+
+def _posted_member(user: User) -> CareRecipient | None:
+    member_id = member_option_id(request.form.get("recipient_id"))
+    member = db.session.get(CareRecipient, member_id) if member_id is not None else None
+    if member is not None:
+        require(user.can_act_for_household(member.household_id), "This household is not yours.")
+    return member
+
+
+def _chosen_member(household: Household | None) -> CareRecipient | None:
+    """The elder named by ``?member=``, else the household's first elder."""
+    if household is None:
+        return None
+    elders = [m for m in household.members if m.kind == RecipientKind.elder]
+    wanted = member_option_id(request.args.get("member"))
+    return next((m for m in elders if m.id == wanted), elders[0] if elders else None)
+
+
+# --- a member's meal needs ---
+
+@bp.route("/members/<int:member_id>/needs", methods=["GET", "POST"])
+@login_required
+def meal_needs(member_id: int) -> ResponseReturnValue:
+    user = acting_user()
+    member = db.get_or_404(CareRecipient, member_id)
+    require(user.can_act_for_household(member.household_id), "This household is not yours.")
+    if request.method == "POST":
+        form = MealNeedsForm()
+    else:
+        form = MealNeedsForm(formdata=None, diet_tags=[tag.value for tag in member.diet_tag_list], diet=member.diet,
+                             allergies=member.allergies, phone=member.phone,
+                             special_group=member.special_group.value if member.special_group else "")
+    if member.kind != RecipientKind.elder:
+        del form.special_group
+
+    def save() -> tuple[str, str]:
+        changes = {"diet_tags": form.diet_tags.data or [], "diet": form.diet.data, "allergies": form.allergies.data,
+                   "phone": form.phone.data}
+        if "special_group" in form:
+            changes["special_group"] = form.special_group.data or None
+        update_meal_needs(member_id=member.id, by=user, now=now(), **changes)
+        return f"{member.name}'s meal needs are saved.", household_page(user, member.household_id)
+
+    return form_page(form, "meals/needs_form.html", save, member=member)
+
+
+# --- kitchen and delivery sheets (the partner's staff, community staff) ---
+
+def _sheet_slot(slot_id: int) -> SlotAvailability:
+    row = _meal_slot(slot_id)
+    require(acting_user().can_view_partner_rosters(row.partner.id), NOT_YOUR_PARTNER)
+    return row
+
+
+def _sheet_name(kind: str, row: SlotAvailability) -> str:
+    return f"{kind}-{format_local(row.slot.starts_at, '%Y%m%d-%H%M')}-slot{row.slot.id}.csv"
+
+
+@bp.get("/slots/<int:slot_id>/kitchen")
+@login_required
+def kitchen(slot_id: int) -> ResponseReturnValue:
+    row = _sheet_slot(slot_id)
+    return render("meals/kitchen.html", row=row, sheet=queries.kitchen_sheet(row.slot.id), meal=meal_of(row.slot),
+                  printed_at=now())
+
+
+def _needs_text(line: queries.SheetLine) -> str:
+    parts = [LABELS["diet_tag"][tag] for tag in line.diet_tags]
+    if line.allergies:
+        parts.append("allergic to " + ", ".join(line.allergies))
+    if (line.recipient.diet or "").strip():
+        parts.append(line.recipient.diet.strip())
+    return "; ".join(parts)
+
+
+@bp.get("/slots/<int:slot_id>/kitchen.csv")
+@login_required
+def kitchen_csv(slot_id: int) -> Response:
+    row = _sheet_slot(slot_id)
+    sheet = queries.kitchen_sheet(row.slot.id)
+    rows: list[list[object]] = [[row.service.name, format_local(row.slot.starts_at)], [],
+                                ["Dish", "Portions"], *sheet.by_dish, [],
+                                ["How", "Meals"], *[(LABELS["meal_mode"][mode], n) for mode, n in sheet.by_mode], [],
+                                ["Dietary need", "People"],
+                                *[(LABELS["diet_tag"][tag], n) for tag, n in sheet.by_diet_tag],
+                                *[(f"Allergy: {word}", n) for word, n in sheet.by_allergy], [],
+                                ["Total meals", sheet.total], ["Waiting list (not cooked)", sheet.waitlisted],
+                                ["Offered, not yet accepted (not cooked)", sheet.offered], [],
+                                ["Name", "How", "Dishes", "Needs", "Check"]]
+    rows += [[line.recipient.name, LABELS["meal_mode"][line.mode], ", ".join(line.dish_names), _needs_text(line),
+              "; ".join(line.warnings)] for line in sheet.lines]
+    return csv_response(_sheet_name("kitchen", row), rows)
+
+
+@bp.get("/slots/<int:slot_id>/delivery")
+@login_required
+def delivery(slot_id: int) -> ResponseReturnValue:
+    row = _sheet_slot(slot_id)
+    return render("meals/delivery.html", row=row, groups=queries.delivery_sheet(row.slot.id), meal=meal_of(row.slot),
+                  printed_at=now())
+
+
+@bp.get("/slots/<int:slot_id>/delivery.csv")
+@login_required
+def delivery_csv(slot_id: int) -> Response:
+    row = _sheet_slot(slot_id)
+    rows: list[list[object]] = [["Community", "Grid", "Building", "Flat", "Address", "Name", "Phone", "Dishes",
+                                 "Needs"]]
+    for group in queries.delivery_sheet(row.slot.id):
+        rows += [[group.community.name, group.grid.name, group.building.name, line.household.unit or "",
+                  group.building.address, line.recipient.name, line.phone, ", ".join(line.dish_names),
+                  _needs_text(line)] for line in group.lines]
+    return csv_response(_sheet_name("delivery", row), rows)
+
+
+# --- what the shared pages include (templates/meals/_slot.html, _household.html, _dashboard.html) ---
+
+@bp.app_template_global()
+def meal_slot_menu(row: SlotAvailability) -> dict | None:
+    """For a meal slot's page: the day's menu, the price and when ordering closes (None for other kinds)."""
+    if row.service.kind != ServiceKind.meal:
+        return None
+    closes = POLICY.booking_closes_at(row.slot)
+    return {"menu": [dish for dish in queries.day_menu(row.service.id, local_date(row.slot.starts_at))
+                     if dish.active],
+            "price_fen": meal_price_fen(row.service, current_app.config), "closes": closes,
+            "closed": now() >= closes, "meal": meal_of(row.slot)}
+
+
+@bp.app_template_global()
+def meal_orders_of(views: list) -> dict[int, MealOrder]:
+    """For the household page: booking id -> meal order of its meal bookings."""
+    return queries.meal_orders_for([view.booking.id for view in views
+                                    if view.booking.slot.service.kind == ServiceKind.meal])
+
+
+@bp.app_template_global()
+def meal_sheet_slots(partner_id: int) -> list[tuple[str, list[Slot]]]:
+    """For the partner dashboard: today's and tomorrow's meal slots, to print their sheets."""
+    today = local_date(now())
+    slots = queries.meal_slots_between(partner_id, from_local(today, datetime.min.time()),
+                                       from_local(today + timedelta(days=2), datetime.min.time()))
+    return [(label, [slot for slot in slots if local_date(slot.starts_at) == day])
+            for label, day in (("Today", today), ("Tomorrow", today + timedelta(days=1)))]
+
+
