@@ -1,8 +1,13 @@
 """Finding slots, booking them, the waitlist's offers, rosters and attendance."""
 from __future__ import annotations
 
+from typing import TypeVar
+
+from pydantic import BaseModel
+
 from careapp.accounts.models import User
 from careapp.api.registry import api
+from careapp.api.roster_schemas import CheckInIn, CheckOutIn
 from careapp.api.schemas import BookingIn, BookingOut, BookingQuery, RosterEntryOut, SlotOut, SlotQuery
 from careapp.booking import engine, queries
 from careapp.booking.models import Booking
@@ -10,6 +15,8 @@ from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import Forbidden, NotFound
 from careapp.partners.models import Slot
+
+BodyModel = TypeVar("BodyModel", bound=BaseModel)
 
 
 @api.route("GET", "/slots", summary="Open upcoming slots with booked and free places", query=SlotQuery,
@@ -23,7 +30,7 @@ def slots(user: User, query: SlotQuery) -> list[SlotOut]:
 @api.route("POST", "/slots/{slot_id}/bookings", summary="Book a place, or join the waitlist when the slot is full",
            status=201, body=BookingIn, response=BookingOut, errors=(403, 409, 422))
 def book(user: User, slot_id: int, body: BookingIn) -> BookingOut:
-    result = engine.book(slot_id, body.recipient_id, by=user, now=now())
+    result = engine.book(slot_id, body.recipient_id, by=user, now=now(), options=body.options())
     return BookingOut.of(result.booking, result.waitlist_position)
 
 
@@ -34,15 +41,16 @@ def bookings(user: User, query: BookingQuery) -> list[BookingOut]:
             for view in queries.visible_bookings(user, slot_id=query.slot_id)]
 
 
-@api.route("GET", "/slots/{slot_id}/roster", summary="Who is booked into a slot, with their needs",
-           response=list[RosterEntryOut], errors=(403,))
+@api.route("GET", "/slots/{slot_id}/roster", response=list[RosterEntryOut], errors=(403,),
+           summary="Who is booked into a slot; needs, health checks and collectors to that partner's staff only")
 def roster(user: User, slot_id: int) -> list[RosterEntryOut]:
     slot = db.session.get(Slot, slot_id)
     if slot is None:
         raise NotFound("No such slot.")
     if not user.can_view_partner_rosters(slot.service.partner_id):
         raise Forbidden("Only this partner's staff and community staff see its rosters.")
-    return [RosterEntryOut.of(view) for view in queries.roster(slot_id)]
+    own_staff = user.belongs_to_partner(slot.service.partner_id)
+    return [RosterEntryOut.of(view, own_staff=own_staff) for view in queries.roster(slot_id)]
 
 
 def _answer(booking: Booking) -> BookingOut:
@@ -68,13 +76,23 @@ def decline_offer(user: User, booking_id: int) -> BookingOut:
     return _answer(engine.decline_offer(booking_id, by=user, now=now()))
 
 
-@api.route("POST", "/bookings/{booking_id}/check-in", summary="Record arrival (that partner's staff)",
-           response=BookingOut, errors=(403, 409, 422))
-def check_in(user: User, booking_id: int) -> BookingOut:
-    return _answer(engine.check_in(booking_id, by=user, now=now()))
+@api.route("POST", "/bookings/{booking_id}/check-in", response=BookingOut, errors=(403, 409, 422),
+           body=CheckInIn, body_required=False,
+           summary="Record arrival (that partner's staff), with the morning health check when one was made")
+def check_in(user: User, booking_id: int, body: CheckInIn) -> BookingOut:
+    return _answer(engine.check_in(booking_id, by=user, now=now(), temperature=body.temperature,
+                                   health_notes=body.health_notes))
 
 
-@api.route("POST", "/bookings/{booking_id}/check-out", summary="Record leaving (that partner's staff)",
-           response=BookingOut, errors=(403, 409))
-def check_out(user: User, booking_id: int) -> BookingOut:
-    return _answer(engine.check_out(booking_id, by=user, now=now()))
+@api.route("POST", "/bookings/{booking_id}/check-out", response=BookingOut, errors=(403, 409, 422),
+           body=CheckOutIn, body_required=False,
+           summary="Record leaving (that partner's staff); for childcare, collected_by names the authorised adult "
+                   "(anyone not on the child's list is refused and the attempt logged)")
+def check_out(user: User, booking_id: int, body: CheckOutIn) -> BookingOut:
+    return _answer(engine.check_out(booking_id, by=user, now=now(), collected_by_id=body.collected_by))
+
+
+@api.route("POST", "/bookings/{booking_id}/no-show", response=BookingOut, errors=(403, 409, 422),
+           summary="Record that someone booked did not come (that partner's staff, from the slot's start)")
+def no_show(user: User, booking_id: int) -> BookingOut:
+    return _answer(engine.mark_no_show(booking_id, by=user, now=now()))

@@ -23,6 +23,7 @@ from careapp.partners.forms import (CapacityForm, PartnerAccountForm, ServiceFor
                                    WeeklyPatternForm)
 from careapp.partners.models import PartnerOrganisation, Service, Slot
 from careapp.partners.queries import partner_with_services
+from careapp.partners.roster_forms import CheckInForm, CheckOutForm
 from careapp.partners.services import add_service_point, add_weekly_pattern, create_service, create_slot
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
@@ -74,6 +75,8 @@ def new_service(partner_id: int) -> ResponseReturnValue:
     form = ServiceForm()
     form.service_point_id.set_options([(point.id, f"{point.name} ({point.address})")
                                        for point in partner.service_points])
+    form.room_id.set_options([(room.id, f"{room.name} ({point.name})")
+                              for point in partner.service_points for room in point.rooms])
 
     def create() -> tuple[str, str]:
         service = create_service(partner_id=partner.id, kind=form.service_kind, name=form.name.data,
@@ -145,10 +148,13 @@ def roster(slot_id: int) -> ResponseReturnValue:
     people = queries.roster(slot_id)
     children = {view.booking.recipient_id for view in people if view.booking.recipient.kind == RecipientKind.child}
     form = CapacityForm(formdata=None, capacity=row.slot.capacity)
-    return render("partners/roster.html", row=row, people=people, adults=authorised_adults_for(children),
+    # Needs, health checks and who may collect a child are for this partner's own staff only.
+    own_staff = user.belongs_to_partner(row.partner.id)
+    return render("partners/roster.html", row=row, people=people,
+                  adults=authorised_adults_for(children) if own_staff else {},
                   slot_day=local_date(row.slot.starts_at), capacity_form=form,
-                  manages=user.manages_partner(row.partner.id),
-                  records_attendance=user.belongs_to_partner(row.partner.id))
+                  manages=user.manages_partner(row.partner.id), records_attendance=own_staff, shows_needs=own_staff,
+                  started=now() >= row.slot.starts_at)
 
 
 def _managed_slot(slot_id: int) -> Slot:
@@ -194,30 +200,58 @@ def cancel_slot(slot_id: int) -> Response:
     return redirect(url_for("partners.dashboard", partner_id=slot.service.partner_id))
 
 
-def _attendance(booking_id: int, action: Callable[..., Booking], done: str) -> Response:
-    """Check-in and check-out: only this partner's staff record who came and left."""
+def _attended_booking(booking_id: int) -> Booking:
     booking = db.get_or_404(Booking, booking_id)
     require(acting_user().belongs_to_partner(booking.slot.service.partner_id),
             "Only this partner's staff record attendance.")
+    return booking
+
+
+def _attendance(booking: Booking, action: Callable[[], Booking], done: str) -> Response:
+    """Check-in, check-out and no-shows: only this partner's staff record who came and left."""
     try:
-        booking = action(booking.id, by=acting_user(), now=now())
+        booking = action()
     except CareappError as error:
         show_refusal(error)
     else:
         flash(f"{booking.recipient.name} {done}.", "success")
-    return redirect(url_for("partners.roster", slot_id=booking.slot_id))
+    return redirect(url_for("partners.roster", slot_id=booking.slot_id, _anchor=f"booking-{booking.id}"))
 
 
 @bp.post("/bookings/<int:booking_id>/check-in")
 @login_required
 def check_in(booking_id: int) -> Response:
-    return _attendance(booking_id, engine.check_in, "is checked in")
+    """Arrival, with the morning health check (temperature, notes) when one was made."""
+    booking = _attended_booking(booking_id)
+    form = CheckInForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("partners.roster", slot_id=booking.slot_id, _anchor=f"booking-{booking.id}"))
+    return _attendance(booking, lambda: engine.check_in(booking.id, by=acting_user(), now=now(),
+                                                        temperature=form.temperature.data,
+                                                        health_notes=form.health_notes.data), "is checked in")
 
 
 @bp.post("/bookings/<int:booking_id>/check-out")
 @login_required
 def check_out(booking_id: int) -> Response:
-    return _attendance(booking_id, engine.check_out, "is checked out")
+    """Leaving; a child leaves only with one of the family's authorised adults (a refusal is logged)."""
+    booking = _attended_booking(booking_id)
+    form = CheckOutForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("partners.roster", slot_id=booking.slot_id, _anchor=f"booking-{booking.id}"))
+    return _attendance(booking, lambda: engine.check_out(booking.id, by=acting_user(), now=now(),
+                                                         collected_by_id=form.collected_by.data),
+                       "is checked out")
+
+
+@bp.post("/bookings/<int:booking_id>/no-show")
+@login_required
+def no_show(booking_id: int) -> Response:
+    booking = _attended_booking(booking_id)
+    return _attendance(booking, lambda: engine.mark_no_show(booking.id, by=acting_user(), now=now()),
+                       "is recorded as not coming")
 
 
 @bp.route("/<int:partner_id>/accounts/new", methods=["GET", "POST"])

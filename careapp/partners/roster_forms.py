@@ -1,0 +1,95 @@
+"""Forms for shifts, volunteers, the day roster's day, and attendance (check-in with the health check, check-out)."""
+from __future__ import annotations
+
+import re
+
+from wtforms import (DateField, IntegerField, RadioField, SelectField, StringField, SubmitField, TelField,
+                     TextAreaField, TimeField)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from careapp.accounts.forms import PHONE
+from careapp.accounts.models import User
+from careapp.pages import LABELS, IdSelectField, PageForm, options, within_years
+from careapp.partners.models import Service, ShiftRole, Volunteer
+from careapp.partners.shifts import MAX_PEOPLE, NAME_LENGTH, TITLE_LENGTH
+
+PERSON = re.compile(r"^(user|volunteer):(\d{1,10})$")
+
+
+class ShiftForm(PageForm):
+    day = DateField("Day", [InputRequired("Please give the day."), within_years()])
+    start_time = TimeField("Starts at", [InputRequired("Please give the start time.")])
+    end_time = TimeField("Ends at", [InputRequired("Please give the end time.")])
+    role = RadioField("Who works it", default=ShiftRole.staff.value,
+                      choices=options((role.value, label) for role, label in LABELS["shift_role"].items()),
+                      validators=[InputRequired("Please choose staff or volunteers.")],
+                      description="Only staff count towards a childcare class's staff : child ratio.")
+    title = StringField("Title", [InputRequired("Please give the shift a title."), Length(max=TITLE_LENGTH)],
+                        description="For example 早班保育 or Lunch helpers.")
+    min_people = IntegerField("Fewest people needed", [InputRequired("Please give a number."),
+                                                      NumberRange(0, MAX_PEOPLE, f"From 0 to {MAX_PEOPLE}.")],
+                              default=1)
+    max_people = IntegerField("Most people", [InputRequired("Please give a number."),
+                                              NumberRange(1, MAX_PEOPLE, f"From 1 to {MAX_PEOPLE}.")], default=1)
+    service_id = IdSelectField("Class or service it staffs (optional)", required=False,
+                               placeholder="The service point in general",
+                               description="Choose the class for childcare staff: their number sets the places.")
+    submit = SubmitField("Save the shift")
+
+    def validate_max_people(self, field: IntegerField) -> None:
+        if field.data is not None and self.min_people.data is not None and field.data < self.min_people.data:
+            raise ValidationError("The most people cannot be fewer than the fewest needed.")
+
+    def set_services(self, services: list[Service]) -> None:
+        self.service_id.set_options([(service.id, service.name) for service in services])
+
+    def values(self) -> dict:
+        return {"day": self.day.data, "start_time": self.start_time.data, "end_time": self.end_time.data,
+                "role": ShiftRole(self.role.data), "title": self.title.data, "min_people": self.min_people.data,
+                "max_people": self.max_people.data, "service_id": self.service_id.data}
+
+
+class AssignForm(PageForm):
+    person = SelectField("Add a person", validators=[InputRequired("Please choose who works this shift.")])
+    submit = SubmitField("Add to the shift")
+
+    def set_people(self, role: ShiftRole, staff: list[User], volunteers: list[Volunteer]) -> None:
+        people = [(f"user:{u.id}", u.name) for u in staff] if role == ShiftRole.staff else \
+            [(f"volunteer:{v.id}", v.name) for v in volunteers]
+        self.person.choices = options([("", "Choose someone"), *people])
+
+    def person_ids(self) -> dict[str, int]:
+        """{"user_id": 5} or {"volunteer_id": 3}, as the rule takes them."""
+        kind, ident = PERSON.fullmatch(self.person.data).groups()
+        return {f"{kind}_id": int(ident)}
+
+    def validate_person(self, field: SelectField) -> None:
+        if not PERSON.fullmatch(field.data or ""):
+            raise ValidationError("Please choose who works this shift.")
+
+
+class VolunteerForm(PageForm):
+    name = StringField("Name", [InputRequired("Please give the volunteer's name."), Length(max=NAME_LENGTH)])
+    phone = TelField("Phone (optional)", [Optional(), PHONE, Length(max=20)])
+    submit = SubmitField("Add the volunteer")
+
+
+class DayForm(PageForm):
+    """The day a roster shows (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    day = DateField("Day", [Optional(), within_years()])
+    submit = SubmitField("Show")
+
+
+class CheckInForm(PageForm):
+    temperature = StringField("Temperature °C (optional)", [Optional(), Length(max=10)],
+                              render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    health_notes = TextAreaField("Health notes (optional)", [Optional(), Length(max=500)])
+
+
+class CheckOutForm(PageForm):
+    # Any id is passed on: the rule decides (and logs) whether that adult may collect the child.
+    collected_by = IdSelectField("Collected by", required=False, validate_choice=False)
