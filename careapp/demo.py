@@ -29,7 +29,7 @@ from careapp.district.models import Building, Community, Grid
 from careapp.district.services import add_building, add_community, add_grid
 from careapp.households.models import CareRecipient, Household, RecipientKind
 from careapp.households.services import add_authorised_adult, add_recipient, register_family
-from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisation, Service, ServiceKind,
+from careapp.partners.models import (FillPolicy, MealTime, PartnerKind, PartnerOrganisation, Service, ServiceKind,
                                      ServicePoint, Slot)
 from careapp.partners.services import add_service_point, add_weekly_pattern, create_partner, create_service
 
@@ -136,9 +136,11 @@ SERVICES = [
                 time(8, 30), time(17, 0), {**DAY_CENTRE_LEVELS, **OFFERED}),
     # Orders close at 09:00 for lunch and 14:00 for dinner (DOMAIN.md defaults).
     DemoService("赭麓长者食堂", "午餐", ServiceKind.meal, 40, EVERY_DAY,
-                time(11, 0), time(12, 30), {"booking_cutoff_minutes": 120, "cancel_cutoff_minutes": 120}),
+                time(11, 0), time(12, 30), {"meal": MealTime.lunch, "booking_cutoff_minutes": 120,
+                                            "cancel_cutoff_minutes": 120}),
     DemoService("赭麓长者食堂", "晚餐", ServiceKind.meal, 30, EVERY_DAY,
-                time(17, 0), time(18, 30), {"booking_cutoff_minutes": 180, "cancel_cutoff_minutes": 180}),
+                time(17, 0), time(18, 30), {"meal": MealTime.dinner, "booking_cutoff_minutes": 180,
+                                            "cancel_cutoff_minutes": 180}),
     DemoService("艺涵托育园", "乳儿班", ServiceKind.childcare, 10, WEEKDAYS, time(8, 0), time(17, 0), INFANT_CLASS),
     DemoService("艺涵托育园", "托小班", ServiceKind.childcare, 15, WEEKDAYS,
                 time(8, 0), time(17, 0), {**TODDLER_CLASS, **OFFERED}),

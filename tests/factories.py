@@ -12,7 +12,8 @@ from careapp.core.timefmt import from_local, local_date
 from careapp.district.models import Building, Community, Grid
 from careapp.households.models import CareRecipient, Household, RecipientKind
 from careapp.households.services import add_recipient, register_family
-from careapp.partners.models import FillPolicy, PartnerKind, PartnerOrganisation, Service, ServiceKind, Slot
+from careapp.partners.models import (FillPolicy, MealTime, PartnerKind, PartnerOrganisation, Service,
+                                     ServiceKind, Slot)
 from careapp.partners.services import add_service_point, create_partner, create_service, create_slot
 
 PASSWORD = "correct-horse-9"
@@ -126,7 +127,7 @@ class World:
         staff = make_user(Role.community_staff, now, name="网格员")
         care_centre = make_partner("普康养老服务中心", PartnerKind.elderly_care_centre, admin, now, {
             "日间照料": (ServiceKind.daycare, 2, {"ability_levels": "012"}),
-            "午餐": (ServiceKind.meal, 20, {}),
+            "午餐": (ServiceKind.meal, 20, {"meal": MealTime.lunch}),
         })
         nursery = make_partner("艺涵托育园", PartnerKind.nursery, admin, now, {
             "托小班": (ServiceKind.childcare, 5, {"min_age_months": 12, "max_age_months": 36,

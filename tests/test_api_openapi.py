@@ -64,7 +64,8 @@ def test_the_throttled_routes_document_429(client):
     paths = call(client, "GET", "/openapi.json").get_json()["paths"]
     throttled = {(path, method) for path, operations in paths.items() for method, operation in operations.items()
                  if "429" in operation["responses"]}
-    assert throttled == {(API + "/tokens", "post"), (API + "/families", "post")}
+    assert throttled == {(API + "/tokens", "post"), (API + "/families", "post"),
+                         (API + "/partner-registrations", "post")}
 
 
 def test_request_and_response_schemas_come_from_the_models(client):

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import time, timedelta
 
 import pytest
 from flask import Flask
 
 from careapp.booking import engine
 from careapp.core.db import db
+from careapp.core.timefmt import local_date
+from careapp.enrolments.services import enrol
+from careapp.partners.admin_services import add_room
+from careapp.partners.models import ShiftRole
+from careapp.partners.shifts import assign, create_shift
 from tests.factories import PASSWORD, make_slot
 from tests.page_helpers import login
 
@@ -52,12 +58,57 @@ ROLES_FOR = {
     "partners.cancel_slot": (MANAGER,),
     "partners.check_in": (STAFF,),
     "partners.check_out": (STAFF,),
+    "partners.no_show": (STAFF,),
+    "rosters.day_roster": (STAFF, COMMUNITY),
+    "rosters.day_roster_csv": (STAFF, COMMUNITY),
+    "rosters.point_shifts": (MANAGER, STAFF),
+    "rosters.edit_shift": (MANAGER,),
+    "rosters.delete_shift": (MANAGER,),
+    "rosters.assign": (MANAGER,),
+    "rosters.unassign": (MANAGER,),
+    "rosters.volunteers": (MANAGER,),
+    "childcare.staffing": (STAFF, COMMUNITY),
     "partners.new_account": (MANAGER, COMMUNITY),
     "community.overview": (COMMUNITY,),
     "community.partner_slots": (COMMUNITY,),
     "community.new_partner": (COMMUNITY,),
     "community.residents": (COMMUNITY,),
     "community.book_for_member": (COMMUNITY,),
+    "partner_admin.register": (ANON,),
+    "partner_admin.pending": (COMMUNITY,),
+    "partner_admin.review": (COMMUNITY,),
+    "partner_admin.approve": (COMMUNITY,),
+    "partner_admin.decline": (COMMUNITY,),
+    "partner_admin.profile": (MANAGER, COMMUNITY),
+    "partner_admin.new_room": (MANAGER,),
+    "partner_admin.edit_room": (MANAGER,),
+    "partner_admin.delete_room": (MANAGER,),
+    "partner_admin.staff": (MANAGER,),
+    "partner_admin.deactivate": (MANAGER,),
+    "partner_admin.reactivate": (MANAGER,),
+    "billing.household_index": (FAMILY, COMMUNITY),
+    "billing.household_statement": (FAMILY, COMMUNITY),
+    "billing.partner_index": (STAFF, COMMUNITY),
+    "billing.partner_claim": (STAFF, COMMUNITY),
+    "billing.partner_claim_xlsx": (STAFF,),
+    "meals.dishes": (MANAGER,),
+    "meals.edit_dish": (MANAGER,),
+    "meals.menus": (MANAGER,),
+    "meals.edit_menu": (MANAGER,),
+    "meals.copy_menus": (MANAGER,),
+    "meals.order": (FAMILY, COMMUNITY),
+    "meals.meal_needs": (FAMILY, COMMUNITY),
+    "meals.kitchen": (STAFF, COMMUNITY),
+    "meals.kitchen_csv": (STAFF,),
+    "meals.delivery": (STAFF, COMMUNITY),
+    "meals.delivery_csv": (STAFF,),
+    "enrolments.new": (FAMILY, COMMUNITY),
+    "enrolments.pause_enrolment": (FAMILY,),
+    "enrolments.resume_enrolment": (FAMILY,),
+    "enrolments.confirm_end": (FAMILY,),
+    "enrolments.end_enrolment": (FAMILY,),
+    "daycare.transport": (STAFF, COMMUNITY),
+    "daycare.transport_csv": (STAFF, COMMUNITY),
 }
 
 # A valid form for every POST route (built from the scene's ids); the sweep spoils one field at a time.
@@ -80,7 +131,7 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
         "kind": "daycare", "name": "半日日托", "capacity": "5", "service_point_id": ids["point"],
         "fill_policy": "auto", "offer_hours": "24", "booking_cutoff_minutes": "60", "cancel_cutoff_minutes": "60",
         "min_age_years": "60", "max_age_years": "120", "min_age_months": "", "max_age_months": "",
-        "ability_levels": ["0", "1"]},
+        "ability_levels": ["0", "1"], "session_length": "half_day", "lunch_included": "y", "transport": "y"},
     "partners.new_point": lambda ids: {"name": "二号服务点", "address": "赭麓街道2号", "latitude": "31.3",
                                        "longitude": "118.3"},
     "partners.new_slot": lambda ids: {"day": "2026-12-03", "start_time": "08:30", "end_time": "11:30",
@@ -89,11 +140,45 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
                                         "capacity": "4", "valid_from": "2026-12-01", "valid_until": "2026-12-31"},
     "partners.change_capacity": lambda ids: {"capacity": "4"},
     "partners.cancel_slot": lambda ids: {},
-    "partners.check_in": lambda ids: {},
-    "partners.check_out": lambda ids: {},
+    "partners.check_in": lambda ids: {"temperature": "36.6", "health_notes": "精神好"},
+    "partners.check_out": lambda ids: {"collected_by": ""},
+    "partners.no_show": lambda ids: {},
+    "rosters.point_shifts": lambda ids: {"day": "2026-12-02", "start_time": "13:00", "end_time": "17:00",
+                                         "role": "staff", "title": "午班", "min_people": "1", "max_people": "2",
+                                         "service_id": ids["service_id"]},
+    "rosters.edit_shift": lambda ids: {"day": "2026-12-02", "start_time": "08:00", "end_time": "12:30",
+                                       "role": "staff", "title": "早班", "min_people": "1", "max_people": "3",
+                                       "service_id": ""},
+    "rosters.delete_shift": lambda ids: {},
+    "rosters.assign": lambda ids: {"person": f"user:{ids['manager_user']}"},
+    "rosters.unassign": lambda ids: {},
+    "rosters.volunteers": lambda ids: {"name": "小孙", "phone": "13922223333"},
     "partners.new_account": lambda ids: {"role": "partner_staff", "name": "新护理员", "login": "13700000001",
                                          "password": PASSWORD, "email": "staff@example.cn", "phone": "137"},
     "community.new_partner": lambda ids: {"name": "新机构", "kind": "canteen", "phone": "0553-1234567"},
+    "partner_admin.register": lambda ids: {"name": "新希望助餐点", "kind": "canteen", "phone": "0553-1234567",
+                                           "description": "午餐", "manager_name": "周主任", "login": "13955550001",
+                                           "password": PASSWORD, "confirm": PASSWORD},
+    "partner_admin.approve": lambda ids: {},
+    "partner_admin.decline": lambda ids: {"reason": "请补充营业执照"},
+    "partner_admin.profile": lambda ids: {"name": "普康养老服务中心", "phone": "0553-7654321", "description": "日托"},
+    "partner_admin.new_room": lambda ids: {"name": "餐厅", "purpose": "dining area", "seats": "40"},
+    "partner_admin.edit_room": lambda ids: {"name": "阅览室", "purpose": "reading area", "seats": "12"},
+    "partner_admin.delete_room": lambda ids: {},
+    "partner_admin.deactivate": lambda ids: {},
+    "partner_admin.reactivate": lambda ids: {},
+    "meals.dishes": lambda ids: {"name": "番茄炒蛋", "diet_tags": ["vegetarian"], "allergens": "鸡蛋"},
+    "meals.edit_dish": lambda ids: {"name": "番茄炒蛋", "diet_tags": ["vegetarian"], "allergens": "鸡蛋", "active": "y"},
+    "meals.edit_menu": lambda ids: {"dish_ids": ["1"]},
+    "meals.copy_menus": lambda ids: {"week": "2026-11-30"},
+    "meals.order": lambda ids: {"recipient_id": ids["elder"], "mode": "dine_in"},
+    "meals.meal_needs": lambda ids: {"diet_tags": ["low_salt"], "allergies": "花生", "diet": "soft rice",
+                                     "special_group": "", "phone": "13912345678"},
+    "enrolments.new": lambda ids: {"member": ids["elder"], "service": ids["service_id"], "weekdays": ["2"],
+                                   "starts_on": "2026-12-02", "ends_on": "2026-12-31"},
+    "enrolments.pause_enrolment": lambda ids: {"resumes_on": "2026-12-09"},
+    "enrolments.resume_enrolment": lambda ids: {},
+    "enrolments.end_enrolment": lambda ids: {},
 }
 # The query parameters each GET page reads; every GET page also gets a few it does not read.
 QUERY_PARAMETERS = {
@@ -101,6 +186,18 @@ QUERY_PARAMETERS = {
     "booking.find_slots": ("kind", "date_from", "date_to", "partner_id"),
     "booking.slot": ("household", "q"),
     "community.residents": ("q",),
+    "billing.household_index": ("month",),
+    "billing.partner_index": ("month",),
+    "rosters.day_roster": ("day",),
+    "rosters.day_roster_csv": ("day",),
+    "rosters.point_shifts": ("week",),
+    "meals.edit_dish": ("dish",),
+    "meals.menus": ("week",),
+    "meals.edit_menu": ("day",),
+    "meals.order": ("household", "q", "member"),
+    "enrolments.new": ("member", "service"),
+    "daycare.transport": ("day",),
+    "daycare.transport_csv": ("day",),
 }
 UNREAD_PARAMETERS = ("next", "q", "id", "page")
 
@@ -164,12 +261,22 @@ def scene(world, clock):
     elder = world.family.add_elder(now)
     child = world.family.add_child(now)
     booking = engine.book(slot.id, elder.id, by=world.family.user, now=now).booking
+    enrolment = enrol(elder.id, world.daycare.id, [0], starts_on=local_date(now), by=world.family.user,
+                      now=now).enrolment
+    shift = create_shift(point_id=world.daycare.service_point_id, day=local_date(now) + timedelta(days=1),
+                         start_time=time(8), end_time=time(12), role=ShiftRole.staff, title="早班", max_people=2,
+                         by=world.care_centre.manager, now=now)
+    assignment = assign(shift.id, user_id=world.care_centre.staff.id, by=world.care_centre.manager, now=now)
+    room = add_room(world.daycare.service_point_id, name="活动室", by=world.care_centre.manager, now=now)
     users = {FAMILY: world.family.user, STAFF: world.care_centre.staff, MANAGER: world.care_centre.manager,
              COMMUNITY: world.community_staff, ADMIN: world.admin}
-    ids = {"household_id": world.family.household.id, "member_id": child.id, "slot_id": slot.id,
+    ids = {"shift_id": shift.id, "assignment_id": assignment.id, "manager_user": world.care_centre.manager.id,
+           "household_id": world.family.household.id, "member_id": child.id, "slot_id": slot.id,
            "booking_id": booking.id, "partner_id": world.care_centre.partner.id, "service_id": world.daycare.id,
            "elder": elder.id, "building": world.building.id, "point": world.daycare.service_point_id,
-           "family_login": world.family.user.login}
+           "family_login": world.family.user.login, "enrolment_id": enrolment.id,
+           "point_id": world.daycare.service_point_id}
+    ids.update(room_id=room.id, user_id=world.care_centre.staff.id, month="2026-12")
     return users, ids
 
 

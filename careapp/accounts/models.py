@@ -55,6 +55,11 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
+    # ... and a session opened before the account was switched off ends with the next request.
+    @property
+    def is_authenticated(self) -> bool:  # type: ignore[override]
+        return self.active
+
     # --- permission questions, answered in one place ---
 
     @property

@@ -17,8 +17,9 @@ from careapp.accounts.models import Role, User
 from careapp.booking.models import Booking, BookingStatus, EndReason
 from careapp.booking.queries import BookingView, SlotAvailability
 from careapp.core.timefmt import local_date
-from careapp.households.models import CareRecipient, RecipientKind
-from careapp.partners.models import FillPolicy, PartnerKind, PartnerOrganisation, ServiceKind, SlotStatus
+from careapp.households.models import CareRecipient, DietTag, RecipientKind, SpecialGroup
+from careapp.partners.models import (ChildClass, FillPolicy, MealTime, PartnerKind, PartnerOrganisation,
+                                     ServiceKind, SessionLength, SlotStatus)
 
 # Keeps local-time and offset arithmetic (one day either side) inside Python's years 1..9999.
 MIN_YEAR, MAX_YEAR = 1900, 9998
@@ -164,6 +165,21 @@ class RecipientIn(Body):
     birth_date: date
     ability_level: Count | None = Field(None, description="Elders: GB/T 42195-2022 level, 0 (able) to 4.")
     needs: Needs | None = None
+    diet_tags: list[DietTag] | None = Field(None, max_length=len(DietTag),
+                                            description="Dietary needs the kitchen sees on every meal order.")
+    special_group: SpecialGroup | None = Field(None, description="Elders: a group with an extra meal subsidy.")
+    phone: str | None = Field(None, max_length=20, description="The member's own mobile (11 digits, 1[3-9]...), "
+                                                               "for meal delivery.")
+
+
+class MealNeedsIn(Body):
+    """Only the fields sent change; null or "" clears a field."""
+
+    diet_tags: list[DietTag] | None = Field(None, max_length=len(DietTag))
+    special_group: SpecialGroup | None = None
+    phone: str | None = Field(None, max_length=20)
+    diet: str | None = Field(None, max_length=200)
+    allergies: str | None = Field(None, max_length=200)
 
 
 class RecipientOut(Out):
@@ -174,12 +190,16 @@ class RecipientOut(Out):
     birth_date: date
     ability_level: int | None
     needs: Needs
+    diet_tags: list[DietTag]
+    special_group: SpecialGroup | None
+    phone: str | None
 
     @classmethod
     def of(cls, recipient: CareRecipient) -> RecipientOut:
         return cls(id=recipient.id, household_id=recipient.household_id, kind=recipient.kind, name=recipient.name,
                    birth_date=recipient.birth_date, ability_level=recipient.ability_level,
-                   needs=Needs.model_construct(**recipient.needs))
+                   needs=Needs.model_construct(**recipient.needs), diet_tags=recipient.diet_tag_list,
+                   special_group=recipient.special_group, phone=recipient.phone)
 
 
 # --- partners ---
@@ -221,6 +241,19 @@ class ServiceIn(Body):
     max_age_months: Count | None = None
     ability_levels: list[Count] | None = Field(None, description="Accepted GB/T 42195-2022 levels; default: all.")
     description: str | None = Field(None, max_length=2000)
+    room_id: Id | None = Field(None, description="A room of the service's point.")
+    session_length: SessionLength | None = Field(None, description="Day care: half_day or full_day; childcare: "
+                                                                   "also occasional or after_school.")
+    lunch_included: bool | None = Field(None, description="Day care only.")
+    transport: bool | None = Field(None, description="Day care only: the centre fetches and brings people home.")
+    meal: MealTime | None = Field(None, description="Meal help: required (lunch or dinner); refused for others.")
+    price_fen: Count | None = Field(None, description="Meal help: price of a meal before subsidy, in fen "
+                                                      "(default: the MEAL_PRICE setting).")
+    delivery_radius_m: Count | None = Field(None, description="Meal help: delivers within this many metres "
+                                                              "(default: the MEAL_DELIVERY_RADIUS setting).")
+    child_class: ChildClass | None = Field(None, description="Childcare only: the class.")
+    class_size: Count | None = Field(None, description="Childcare only: most children (default: the standard's).")
+    children_per_staff: Count | None = Field(None, description="Childcare only (default: the standard's ratio).")
 
     def settings(self) -> dict[str, Any]:
         """The optional settings that were given (an absent one keeps the kind's default)."""
@@ -244,6 +277,16 @@ class ServiceOut(Out):
     max_age_months: int | None
     ability_levels: list[int] | None
     active: bool
+    room_id: int | None
+    session_length: SessionLength | None
+    lunch_included: bool
+    transport: bool
+    meal: MealTime | None
+    price_fen: int | None
+    delivery_radius_m: int | None
+    child_class: ChildClass | None
+    class_size: int | None
+    children_per_staff: int | None
 
 
 class PartnerOut(Out):
@@ -306,6 +349,12 @@ class SlotOut(Out):
 
 class BookingIn(Body):
     recipient_id: Id
+    needs_transport: bool | None = Field(None, description="Day care with transport: fetch and bring this person "
+                                                           "home (接送). Refused where the service has none.")
+
+    def options(self) -> dict[str, Any]:
+        """The booking options that were given, as the service kind's policy takes them."""
+        return self.model_dump(exclude_none=True, exclude={"recipient_id"})
 
 
 class BookingQuery(Query):
@@ -347,7 +396,19 @@ class RosterRecipientOut(Out):
     kind: RecipientKind
     age: int = Field(description="Whole years on the slot's local date.")
     age_months: int = Field(description="Whole months on the slot's local date (childcare counts these).")
-    needs: Needs
+    needs: Needs | None = Field(description="Health notes, allergies, mobility aid, emergency contact: shown to that "
+                                            "partner's own staff only (null for anyone else).")
+
+
+class HealthCheckOut(Out):
+    temperature: float | None = Field(description="°C, taken at check-in.")
+    notes: str | None
+
+
+class CollectorOut(Out):
+    id: int
+    name: str
+    relation: str
 
 
 class RosterEntryOut(Out):
@@ -357,13 +418,25 @@ class RosterEntryOut(Out):
     waitlist_position: int | None
     checked_in_at: UtcTimestamp | None
     checked_out_at: UtcTimestamp | None
+    health_check: HealthCheckOut | None = Field(description="The morning health check; that partner's staff only.")
+    collected_by: CollectorOut | None = Field(description="The authorised adult who collected the child; that "
+                                                          "partner's staff only.")
 
     @classmethod
-    def of(cls, view: BookingView) -> RosterEntryOut:
+    def of(cls, view: BookingView, *, own_staff: bool) -> RosterEntryOut:
+        """``own_staff``: the viewer works for the slot's partner, so sees needs, health checks and collectors."""
         booking, recipient = view.booking, view.booking.recipient
         day = local_date(booking.slot.starts_at)
+        health = collector = None
+        if own_staff and (booking.health_temperature is not None or booking.health_notes):
+            temperature = float(booking.health_temperature) if booking.health_temperature is not None else None
+            health = HealthCheckOut(temperature=temperature, notes=booking.health_notes)
+        if own_staff and booking.collected_by is not None:
+            adult = booking.collected_by
+            collector = CollectorOut(id=adult.id, name=adult.name, relation=adult.relation)
         return cls(booking_id=booking.id, status=booking.status, waitlist_position=view.waitlist_position,
                    checked_in_at=booking.checked_in_at, checked_out_at=booking.checked_out_at,
+                   health_check=health, collected_by=collector,
                    recipient=RosterRecipientOut(id=recipient.id, name=recipient.name, kind=recipient.kind,
                                                 age=recipient.age_on(day), age_months=recipient.age_in_months_on(day),
-                                                needs=Needs.model_construct(**recipient.needs)))
+                                                needs=Needs.model_construct(**recipient.needs) if own_staff else None))

@@ -86,6 +86,9 @@ class PartnerOrganisation(db.Model):
     # Self-registered partners wait for community staff to approve them.
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", use_alter=True))
+    # Community staff may decline a registration, with the reason the partner sees (approval clears it).
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     approved_by = relationship("User", foreign_keys=[approved_by_id])
     service_points: Mapped[list[ServicePoint]] = relationship(

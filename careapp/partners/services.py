@@ -8,13 +8,15 @@ import sqlalchemy as sa
 
 from careapp.accounts.models import User
 from careapp.booking.policies import policy_for
+from careapp.childcare.staffing import staffed_places_for
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
 from careapp.core.validation import check_coordinates, require_name
 from careapp.core.timefmt import from_local
-from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisation, Service, ServiceKind,
-                                     ServicePoint, Slot, SlotPattern, SlotStatus)
+from careapp.enrolments.services import book_enrolments
+from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisation, Room, Service, ServiceKind,
+                                     ServicePoint, SessionLength, Slot, SlotPattern, SlotStatus)
 
 # How far ahead a new weekly pattern opens slots at once (the scheduler keeps it topped up).
 DEFAULT_OPEN_DAYS = 14
@@ -23,6 +25,31 @@ DEFAULT_OPEN_DAYS = 14
 MAX_CUTOFF_MINUTES = 60 * 24 * 60
 MAX_OFFER_HOURS = 14 * 24
 ABILITY_LEVELS = range(5)  # GB/T 42195-2022: 0 能力完好 .. 4 完全丧失
+# Which kinds of care each kind-specific setting belongs to (the service form shows them by kind too).
+SETTINGS_FOR_KINDS: dict[str, frozenset[ServiceKind]] = {
+    "session_length": frozenset({ServiceKind.daycare, ServiceKind.childcare}),
+    "lunch_included": frozenset({ServiceKind.daycare}),
+    "transport": frozenset({ServiceKind.daycare}),
+    "meal": frozenset({ServiceKind.meal}),
+    "price_fen": frozenset({ServiceKind.meal}),
+    "delivery_radius_m": frozenset({ServiceKind.meal}),
+    "child_class": frozenset({ServiceKind.childcare}),
+    "class_size": frozenset({ServiceKind.childcare}),
+    "children_per_staff": frozenset({ServiceKind.childcare}),
+}
+SETTING_NAMES = {"session_length": "The session length", "lunch_included": "Lunch included",
+                 "transport": "Transport (接送)", "meal": "The meal", "price_fen": "The meal price",
+                 "delivery_radius_m": "The delivery radius", "child_class": "The class",
+                 "class_size": "The class size", "children_per_staff": "Children per staff member"}
+KIND_NAMES = {ServiceKind.daycare: "day care", ServiceKind.meal: "meal help", ServiceKind.childcare: "childcare",
+              ServiceKind.activity: "activities"}
+# DOMAIN.md: day care runs half or full days; childcare also occasional care (临时托) and after school.
+SESSION_LENGTHS = {ServiceKind.daycare: (SessionLength.half_day, SessionLength.full_day),
+                   ServiceKind.childcare: tuple(SessionLength), ServiceKind.meal: (), ServiceKind.activity: ()}
+# Bounds that catch slips of the keyboard: ¥1,000 a meal, 10 km of delivery, a class of 60, 1 adult per 30.
+MAX_MEAL_PRICE_FEN = 100_000
+SETTING_BOUNDS = {"price_fen": (0, MAX_MEAL_PRICE_FEN), "delivery_radius_m": (0, 10_000), "class_size": (1, 60),
+                  "children_per_staff": (1, 30)}
 
 
 
@@ -49,7 +76,8 @@ def create_partner(*, name: str, kind: PartnerKind, by: User, now: datetime, pho
     with write_transaction():
         if db.session.scalar(sa.select(PartnerOrganisation.id).where(PartnerOrganisation.name == name)):
             raise Conflict("A partner of that name exists already.", code="duplicate_name", fields={"name": "taken"})
-        partner = PartnerOrganisation(name=name, kind=kind, approved=True, phone=phone, created_at=now)
+        partner = PartnerOrganisation(name=name, kind=kind, approved=True, phone=phone, created_at=now,
+                                      approved_at=now, approved_by_id=by.id)
         db.session.add(partner)
         db.session.flush()
         audit.record("partner.created", partner, actor=by, now=now, after=partner.as_dict())
@@ -78,12 +106,13 @@ def create_service(*, partner_id: int, kind: ServiceKind, name: str, capacity: i
     name = require_name(name)
     if capacity < 0:
         raise BadInput("Capacity cannot be negative.", fields={"capacity": "min 0"})
-    settings = _checked_service_settings(settings)
+    settings = _checked_service_settings(settings, kind)
     with write_transaction():
         _managed_partner(partner_id, by)
         point = db.session.get(ServicePoint, service_point_id)
         if point is None or point.partner_id != partner_id:
             raise BadInput("Choose one of this partner's service points.", fields={"service_point_id": "unknown"})
+        _check_room(settings.get("room_id"), point)
         service = Service(partner_id=partner_id, service_point_id=point.id, kind=kind, name=name,
                           default_capacity=capacity, fill_policy=fill_policy, **settings)
         db.session.add(service)
@@ -92,8 +121,10 @@ def create_service(*, partner_id: int, kind: ServiceKind, name: str, capacity: i
         return service
 
 
-def _checked_service_settings(settings: dict) -> dict:
-    """Cutoffs, offer hours and eligibility limits within sane bounds; ability levels stored as digits."""
+def _checked_service_settings(settings: dict, kind: ServiceKind) -> dict:
+    """Cutoffs, offer hours and eligibility limits within sane bounds; ability levels stored as digits;
+    each kind's own settings only on that kind, within their bounds."""
+    _check_kind_settings(settings, kind)
     for field in ("booking_cutoff_minutes", "cancel_cutoff_minutes"):
         value = settings.get(field)
         if value is not None and not 0 <= value <= MAX_CUTOFF_MINUTES:
@@ -112,6 +143,32 @@ def _checked_service_settings(settings: dict) -> dict:
     if settings.get("ability_levels") is not None:
         settings = {**settings, "ability_levels": _ability_level_digits(settings["ability_levels"])}
     return settings
+
+
+def _check_kind_settings(settings: dict, kind: ServiceKind) -> None:
+    for name, kinds in SETTINGS_FOR_KINDS.items():
+        value = settings.get(name)
+        if value is not None and value is not False and kind not in kinds:
+            which = " and ".join(KIND_NAMES[other] for other in sorted(kinds, key=lambda k: k.value))
+            raise BadInput(f"{SETTING_NAMES[name]} is a setting of {which} only.", fields={name: "not for this kind"})
+    if kind == ServiceKind.meal and settings.get("meal") is None:
+        raise BadInput("Say which meal this is: lunch or dinner.", fields={"meal": "required for meal help"})
+    session = settings.get("session_length")
+    if session is not None and session not in SESSION_LENGTHS[kind]:
+        allowed = ", ".join(length.value for length in SESSION_LENGTHS[kind])
+        raise BadInput(f"{KIND_NAMES[kind].capitalize()} sessions are {allowed}.", fields={"session_length": allowed})
+    for name, (low, high) in SETTING_BOUNDS.items():
+        value = settings.get(name)
+        if value is not None and not low <= value <= high:
+            raise BadInput(f"{SETTING_NAMES[name]} is {low} to {high}.", fields={name: f"{low}-{high}"})
+
+
+def _check_room(room_id: int | None, point: ServicePoint) -> None:
+    if room_id is None:
+        return
+    room = db.session.get(Room, room_id)
+    if room is None or room.service_point_id != point.id:
+        raise BadInput(f"Choose a room of {point.name}.", fields={"room_id": "not a room of this service point"})
 
 
 def _ability_level_digits(levels: str | Iterable[int]) -> str:
@@ -163,7 +220,15 @@ def create_slot(*, service_id: int, starts_at: datetime, ends_at: datetime, by: 
         slot = _new_slot(service, starts_at, ends_at, capacity, now)
         audit.record("slot.created", slot, actor=by, now=now,
                      after={"starts_at": starts_at, "ends_at": ends_at, "capacity": capacity})
-        return slot
+    _book_standing_enrolments([slot.id], now=now)
+    return slot
+
+
+def _book_standing_enrolments(slot_ids: list[int], *, now: datetime) -> None:
+    """Standing enrolments take their places in newly published slots, once the slots are committed (each
+    booking is a transaction of its own, so one refusal never undoes the slot or the other bookings)."""
+    for slot_id in slot_ids:
+        book_enrolments(slot_id, now=now)
 
 
 def _slot_exists(service_id: int, starts_at: datetime) -> bool:
@@ -174,7 +239,8 @@ def _slot_exists(service_id: int, starts_at: datetime) -> bool:
 def _new_slot(service: Service, starts_at: datetime, ends_at: datetime, capacity: int, now: datetime,
               pattern: SlotPattern | None = None) -> Slot:
     slot = Slot(service_id=service.id, starts_at=starts_at, ends_at=ends_at, capacity=capacity,
-                status=SlotStatus.open, created_at=now, pattern_id=pattern.id if pattern else None)
+                status=SlotStatus.open, created_at=now, pattern_id=pattern.id if pattern else None,
+                staffed_places=staffed_places_for(service, starts_at, ends_at))
     db.session.add(slot)
     db.session.flush()
     return slot
@@ -206,9 +272,10 @@ def add_weekly_pattern(*, service_id: int, weekdays: list[int], start_time: time
                                 "end_time": end_time.isoformat(), "capacity": capacity})
             patterns.append(pattern)
         through = now.date() + timedelta(days=open_days)
-        for pattern in patterns:
-            open_pattern_slots(pattern, through=through, now=now, by=by)
-        return patterns
+        opened = [slot.id for pattern in patterns
+                  for slot in open_pattern_slots(pattern, through=through, now=now, by=by)]
+    _book_standing_enrolments(opened, now=now)
+    return patterns
 
 
 def open_pattern_slots(pattern: SlotPattern, *, through: date, now: datetime, by: User | None) -> list[Slot]:

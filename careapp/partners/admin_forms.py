@@ -1,0 +1,63 @@
+"""Forms of partner administration: registering a partner, its profile, rooms, and declining a registration."""
+from __future__ import annotations
+
+from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField, TelField, TextAreaField
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+
+from careapp.accounts.forms import MAX_PASSWORD, PHONE
+from careapp.pages import LABELS, PageForm, options
+from careapp.partners.admin_services import (DESCRIPTION_MAX, MAX_SEATS, NAME_MAX, PHONE_MAX, REASON_MAX,
+                                             ROOM_NAME_MAX, ROOM_PURPOSE_MAX)
+
+
+def kind_field() -> SelectField:
+    return SelectField("Kind of organisation",
+                       choices=options((kind.value, label) for kind, label in LABELS["partner_kind"].items()),
+                       validators=[InputRequired("Please choose the kind.")])
+
+
+class PartnerRegistrationForm(PageForm):
+    name = StringField("Name of the organisation", [InputRequired("Please give the organisation's name."),
+                                                    Length(max=NAME_MAX)],
+                       description="The full registered name, for example 普康养老服务中心.")
+    kind = kind_field()
+    phone = TelField("Phone", [InputRequired("Please give a phone number families and staff can call."),
+                               PHONE, Length(max=PHONE_MAX)])
+    description = TextAreaField("What you offer (optional)", [Optional(), Length(max=DESCRIPTION_MAX)])
+    manager_name = StringField("Your name", [InputRequired("Please give your name."), Length(max=100)],
+                               description="You will manage the organisation's services and staff in careapp.")
+    login = StringField("Your mobile number or e-mail", [InputRequired("Please give a mobile number or e-mail."),
+                                                         Length(max=120)],
+                        description="You will use it to log in.", render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", [InputRequired("Please choose a password."), Length(max=MAX_PASSWORD)],
+                             description="At least 8 characters.", render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Password again", [InputRequired("Please type the password again."),
+                                               EqualTo("password", "The two passwords are not the same.")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Register the organisation")
+
+
+class PartnerProfileForm(PageForm):
+    name = StringField("Name of the organisation", [InputRequired("Please give the organisation's name."),
+                                                    Length(max=NAME_MAX)])
+    phone = TelField("Phone (optional)", [Optional(), PHONE, Length(max=PHONE_MAX)])
+    description = TextAreaField("What you offer (optional)", [Optional(), Length(max=DESCRIPTION_MAX)])
+    submit = SubmitField("Save the profile")
+
+
+class DeclineForm(PageForm):
+    reason = TextAreaField("Why is it declined?", [InputRequired("Please say why, so the partner knows what to "
+                                                                 "put right."), Length(max=REASON_MAX)],
+                           description="The partner's manager sees this.")
+    submit = SubmitField("Decline the registration")
+
+
+class RoomForm(PageForm):
+    name = StringField("Name of the room", [InputRequired("Please give the room a name."),
+                                            Length(max=ROOM_NAME_MAX)],
+                       description="For example 餐厅 (dining area) or 阅览室 (reading area).")
+    purpose = StringField("Used for (optional)", [Optional(), Length(max=ROOM_PURPOSE_MAX)])
+    seats = IntegerField("Seats (optional)", [Optional(), NumberRange(0, MAX_SEATS,
+                                                                      f"A whole number from 0 to {MAX_SEATS}.")])
+    submit = SubmitField("Save the room")
+
