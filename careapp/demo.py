@@ -5,6 +5,12 @@ rules the app uses (district, partner, household and account services, the
 booking engine), so every row has its audit entry and every booking obeyed the
 care rules. Slots come from weekly patterns, opened two weeks ahead.
 
+Beyond slots and bookings the demo runs a real week: canteen dishes and a
+week of menus, standing enrolments (weekday lunch delivery booked by the grid
+worker, a nursery place every weekday), nursery classes staffed by shifts so
+their places follow the staff ratios, volunteer delivery shifts, rooms, and a
+partner that registered itself and waits for approval.
+
 Everything is loaded in one transaction: a failure leaves the database as it
 was. The demo admin's login marks a loaded demo, so loading again changes
 nothing. Demo passwords are published, so the demo only goes into an empty
@@ -13,7 +19,7 @@ database, never next to real accounts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
@@ -29,9 +35,15 @@ from careapp.district.models import Building, Community, Grid
 from careapp.district.services import add_building, add_community, add_grid
 from careapp.households.models import CareRecipient, Household, RecipientKind
 from careapp.households.services import add_authorised_adult, add_recipient, register_family
-from careapp.partners.models import (FillPolicy, MealTime, PartnerKind, PartnerOrganisation, Service, ServiceKind,
-                                     ServicePoint, Slot)
+from careapp.enrolments.services import enrol
+from careapp.households.models import DietTag, SpecialGroup
+from careapp.meals.models import MealMode
+from careapp.meals.services import create_dish, menu_of, set_menu
+from careapp.partners.admin_services import add_room, register_partner
+from careapp.partners.models import (ChildClass, FillPolicy, MealTime, PartnerKind, PartnerOrganisation, Room,
+                                     Service, ServiceKind, ServicePoint, SessionLength, ShiftRole, Slot)
 from careapp.partners.services import add_service_point, add_weekly_pattern, create_partner, create_service
+from careapp.partners.shifts import add_volunteer, assign, create_shift
 
 SUB_DISTRICT = "赭麓街道"  # 芜湖市镜湖区
 DEMO_PASSWORD = "zhelu-demo-2026"
@@ -121,26 +133,28 @@ class DemoService:
 
 # A day centre commonly takes ability levels 0-2 (GB/T 42195-2022).
 DAY_CENTRE_LEVELS = {"ability_levels": "012"}
-# Nursery classes by whole months (托育机构设置标准(试行)), so the bands do not overlap.
-INFANT_CLASS = {"min_age_months": 6, "max_age_months": 11}     # 乳儿班 6-12 months, at most 10
-TODDLER_CLASS = {"min_age_months": 12, "max_age_months": 23}   # 托小班 12-24 months, at most 15
-OLDER_CLASS = {"min_age_months": 24, "max_age_months": 35}     # 托大班 24-36 months, at most 20
+# Nursery classes of 托育机构设置标准(试行): the class sets the age band, class size and staff ratio;
+# the places a day really has follow the staff rostered on it (NURSERY_SHIFTS below).
+INFANT_CLASS = {"child_class": ChildClass.infant, "session_length": SessionLength.full_day, "room": "乳儿班教室"}
+TODDLER_CLASS = {"child_class": ChildClass.toddler, "session_length": SessionLength.full_day, "room": "托小班教室"}
+OLDER_CLASS = {"child_class": ChildClass.preschool, "session_length": SessionLength.full_day, "room": "托大班教室"}
 # A freed place is offered for 12 hours before it passes on (the scheduler expires offers).
 OFFERED = {"fill_policy": FillPolicy.offer, "offer_hours": 12}
 
 SERVICES = [
     DemoService("普康养老服务中心", "半日日托(上午)", ServiceKind.daycare, 12, WEEKDAYS,
-                time(8, 30), time(12, 0), DAY_CENTRE_LEVELS),
+                time(8, 30), time(12, 0), {**DAY_CENTRE_LEVELS, "session_length": SessionLength.half_day,
+                                           "room": "日间照料室"}),
     # A small full-day group (lunch and 接送 included), so the demo shows a waitlist.
     DemoService("普康养老服务中心", "全日日托(含午餐、接送)", ServiceKind.daycare, 3, WEEKDAYS,
-                time(8, 30), time(17, 0), {**DAY_CENTRE_LEVELS, **OFFERED}),
-    # Orders close at 09:00 for lunch and 14:00 for dinner (DOMAIN.md defaults).
-    DemoService("赭麓长者食堂", "午餐", ServiceKind.meal, 40, EVERY_DAY,
-                time(11, 0), time(12, 30), {"meal": MealTime.lunch, "booking_cutoff_minutes": 120,
-                                            "cancel_cutoff_minutes": 120}),
-    DemoService("赭麓长者食堂", "晚餐", ServiceKind.meal, 30, EVERY_DAY,
-                time(17, 0), time(18, 30), {"meal": MealTime.dinner, "booking_cutoff_minutes": 180,
-                                            "cancel_cutoff_minutes": 180}),
+                time(8, 30), time(17, 0), {**DAY_CENTRE_LEVELS, **OFFERED, "session_length": SessionLength.full_day,
+                                           "lunch_included": True, "transport": True, "room": "日间照料室"}),
+    # Orders close at 09:00 for lunch and 14:00 for dinner (the MEAL_*_CUTOFF settings). The canteen
+    # delivers 1.5 km, past the 1 km default, so 梅莲路三号院 gets meals brought home.
+    DemoService("赭麓长者食堂", "午餐", ServiceKind.meal, 40, EVERY_DAY, time(11, 0), time(12, 30),
+                {"meal": MealTime.lunch, "delivery_radius_m": 1500, "room": "就餐区"}),
+    DemoService("赭麓长者食堂", "晚餐", ServiceKind.meal, 30, EVERY_DAY, time(17, 0), time(18, 30),
+                {"meal": MealTime.dinner, "delivery_radius_m": 1500, "room": "就餐区"}),
     DemoService("艺涵托育园", "乳儿班", ServiceKind.childcare, 10, WEEKDAYS, time(8, 0), time(17, 0), INFANT_CLASS),
     DemoService("艺涵托育园", "托小班", ServiceKind.childcare, 15, WEEKDAYS,
                 time(8, 0), time(17, 0), {**TODDLER_CLASS, **OFFERED}),
@@ -166,8 +180,64 @@ STAFF = [
     DemoAccount(Role.community_staff, GRID_WORKER_LOGIN, "旭日天都社区网格员"),
     DemoAccount(Role.partner_manager, "pukang.manager@zhelu.example", "普康中心主任", "普康养老服务中心"),
     DemoAccount(Role.partner_staff, "pukang.staff@zhelu.example", "普康护理员", "普康养老服务中心"),
+    DemoAccount(Role.partner_manager, "canteen.manager@zhelu.example", "食堂负责人", "赭麓长者食堂"),
+    DemoAccount(Role.partner_staff, "canteen.staff@zhelu.example", "食堂厨师长", "赭麓长者食堂"),
+    DemoAccount(Role.partner_manager, "yihan.manager@zhelu.example", "艺涵园长", "艺涵托育园"),
     DemoAccount(Role.partner_staff, "yihan.staff@zhelu.example", "艺涵保育员", "艺涵托育园"),
+] + [
+    # The nursery's other carers: two per class, rostered below (they log in too, but are not printed).
+    DemoAccount(Role.partner_staff, f"yihan.carer{n}@zhelu.example", name, "艺涵托育园")
+    for n, name in enumerate(["周老师", "吴老师", "郑老师", "孙老师", "钱老师"], start=1)
 ]
+# Printed after loading; everyone else above shares the password too.
+PRINTED_STAFF = 8
+
+# ---------------------------------------------------------------------------
+# Rooms of each partner's service point.
+# ---------------------------------------------------------------------------
+ROOMS = {
+    "普康养老服务中心": [("日间照料室", "day care", 20), ("康复活动区", "activity", 15)],
+    "赭麓长者食堂": [("就餐区", "dining", 60)],
+    "麓枫书院": [("阅览区", "reading", 30)],
+    "艺涵托育园": [("乳儿班教室", "nursery class", 10), ("托小班教室", "nursery class", 15),
+                   ("托大班教室", "nursery class", 20)],
+    "新希望社会组织": [("议事活动室", "activity", 25)],
+}
+
+# ---------------------------------------------------------------------------
+# The canteen's dishes (diet tags it meets, allergens it holds) and its rotating menus:
+# day n of the coming week serves LUNCH_MENUS[n % len] and DINNER_MENUS[n % len].
+# ---------------------------------------------------------------------------
+DISHES = {
+    "清蒸鲈鱼": ([DietTag.low_salt, DietTag.soft], ["鱼"]),
+    "番茄炒蛋": ([DietTag.soft, DietTag.vegetarian], ["鸡蛋"]),
+    "冬瓜排骨汤": ([DietTag.low_salt], []),
+    "清炒时蔬": ([DietTag.vegetarian, DietTag.low_salt, DietTag.low_sugar], []),
+    "红烧狮子头": ([DietTag.soft], []),
+    "土豆烧牛肉": ([DietTag.halal], []),
+    "南瓜小米粥": ([DietTag.soft, DietTag.vegetarian, DietTag.low_sugar], []),
+    "香菇青菜": ([DietTag.vegetarian, DietTag.low_salt], []),
+    "虾仁豆腐羹": ([DietTag.soft], ["虾"]),
+    "白切鸡": ([DietTag.low_salt, DietTag.low_sugar], []),
+}
+LUNCH_MENUS = [["清蒸鲈鱼", "清炒时蔬", "冬瓜排骨汤"], ["红烧狮子头", "香菇青菜", "南瓜小米粥"],
+               ["土豆烧牛肉", "番茄炒蛋", "清炒时蔬"], ["白切鸡", "虾仁豆腐羹", "香菇青菜"]]
+DINNER_MENUS = [["南瓜小米粥", "番茄炒蛋"], ["虾仁豆腐羹", "清炒时蔬"], ["白切鸡", "南瓜小米粥"]]
+MENU_DAYS = 7
+
+# ---------------------------------------------------------------------------
+# Shifts for the two weeks of slots: each nursery class has two carers on every weekday
+# (a class's places = carers x its ratio, within its size), and volunteers carry the lunches.
+# ---------------------------------------------------------------------------
+NURSERY_SHIFTS = {  # class -> the two carers' logins
+    "乳儿班": ["yihan.staff@zhelu.example", "yihan.carer1@zhelu.example"],
+    "托小班": ["yihan.carer2@zhelu.example", "yihan.carer3@zhelu.example"],
+    "托大班": ["yihan.carer4@zhelu.example", "yihan.carer5@zhelu.example"],
+}
+NURSERY_SHIFT_TIME = (time(7, 45), time(17, 15))
+VOLUNTEERS = [("新希望志愿者 刘阿姨", "13900139001"), ("新希望志愿者 许师傅", "13900139002"),
+              ("新希望志愿者 小林", "13900139003")]
+DELIVERY_SHIFT_TIME = (time(10, 45), time(12, 30))
 
 # ---------------------------------------------------------------------------
 # Households: members are elders (age in years, ability level) or children
@@ -193,7 +263,9 @@ class DemoHousehold:
     members: list[DemoMember]
 
 
-def elder(name: str, age: int, level: int, **needs: str) -> DemoMember:
+def elder(name: str, age: int, level: int, **needs) -> DemoMember:
+    """``needs``: the care needs (diet, allergies, mobility, ...) and the meal profile (diet_tags,
+    special_group, phone)."""
     return DemoMember(name, RecipientKind.elder, age, level, needs)
 
 
@@ -203,42 +275,45 @@ def child(name: str, months: int, *collectors: tuple[str, str, str]) -> DemoMemb
 
 HOUSEHOLDS = [
     DemoHousehold("王家", "五组团7栋", "1单元302", "family@zhelu.example", [
-        elder("王秀英", 78, 1, diet="低盐", emergency_contact_name="王磊", emergency_contact_phone="13800138001"),
+        elder("王秀英", 78, 1, diet="低盐", diet_tags=[DietTag.low_salt], phone="13800138011",
+              emergency_contact_name="王磊", emergency_contact_phone="13800138001"),
         child("王朵朵", 20, ("王磊", "父亲", "13800138001"), ("刘芳", "母亲", "13800138002")),
     ]),
     DemoHousehold("李家", "梅莲路三号院2栋", "401", "li@zhelu.example", [
-        elder("李桂兰", 84, 2, diet="软食", mobility="助行器", emergency_contact_name="李强",
-              emergency_contact_phone="13800138003"),
-        # Level 3 is past what the day centre takes; he still gets meals.
-        elder("李德明", 86, 3, diet="低糖、软食", mobility="轮椅", medication_notes="每日早晚降压药"),
+        elder("李桂兰", 84, 2, diet="软食", diet_tags=[DietTag.soft], mobility="助行器",
+              emergency_contact_name="李强", emergency_contact_phone="13800138003"),
+        # Level 3 is past what the day centre takes; he gets his lunch brought home (失能: extra subsidy).
+        elder("李德明", 86, 3, diet="低糖、软食", diet_tags=[DietTag.low_sugar, DietTag.soft], mobility="轮椅",
+              medication_notes="每日早晚降压药", special_group=SpecialGroup.shineng, phone="13800138013"),
     ]),
     DemoHousehold("张家", "华联片区5栋", "201", "zhang@zhelu.example", [
         child("张乐乐", 30, ("张伟", "父亲", "13800138004")),
         child("张安安", 9, ("张伟", "父亲", "13800138004"), ("陈静", "外婆", "13800138005")),
     ]),
     DemoHousehold("陈家", "康园新村12栋", "502", "chen@zhelu.example", [
-        elder("陈玉珍", 68, 0, allergies="青霉素"),
+        elder("陈玉珍", 68, 0, allergies="青霉素、虾", special_group=SpecialGroup.dibao),
     ]),
     DemoHousehold("赵家", "一组团3栋", "601", "zhao@zhelu.example", [
-        elder("赵长林", 72, 0, diet="清真"),
+        elder("赵长林", 72, 0, diet="清真", diet_tags=[DietTag.halal], phone="13800138015"),
     ]),
 ]
 
 # ---------------------------------------------------------------------------
 # Bookings: (member, service, which of its upcoming bookable slots: 0 = the next,
-# who books: a household's login or a staff login for 代办).
+# who books: a household's login or a staff login for 代办, and the booking's options).
 # Four elders for the three full-day places: the fourth joins the waitlist.
 # ---------------------------------------------------------------------------
 BOOKINGS = [
-    ("李桂兰", "全日日托(含午餐、接送)", 0, GRID_WORKER_LOGIN),  # 代办: the grid worker books for 李家
+    # 代办: the grid worker books for 李家; she is fetched and brought home (接送).
+    ("李桂兰", "全日日托(含午餐、接送)", 0, GRID_WORKER_LOGIN, {"needs_transport": True}),
     ("陈玉珍", "全日日托(含午餐、接送)", 0, "chen@zhelu.example"),
     ("赵长林", "全日日托(含午餐、接送)", 0, "zhao@zhelu.example"),
     ("王秀英", "全日日托(含午餐、接送)", 0, "family@zhelu.example"),
     ("王秀英", "半日日托(上午)", 1, "family@zhelu.example"),
-    ("王秀英", "午餐", 0, "family@zhelu.example"),
-    ("李德明", "午餐", 0, GRID_WORKER_LOGIN),
-    ("李德明", "晚餐", 0, GRID_WORKER_LOGIN),
-    ("赵长林", "晚餐", 1, "zhao@zhelu.example"),
+    # Meal orders: "dishes" n picks the first n dishes of that day's menu (none: the set meal).
+    ("王秀英", "午餐", 0, "family@zhelu.example", {"mode": MealMode.dine_in.value, "dishes": 2}),
+    ("陈玉珍", "午餐", 0, "chen@zhelu.example", {"mode": MealMode.pick_up.value, "dishes": 1}),
+    ("李德明", "晚餐", 0, GRID_WORKER_LOGIN, {"mode": MealMode.delivery.value, "dishes": 2}),
     ("王朵朵", "托小班", 0, "family@zhelu.example"),
     ("张乐乐", "托大班", 0, "zhang@zhelu.example"),
     ("张安安", "乳儿班", 0, "zhang@zhelu.example"),
@@ -246,6 +321,24 @@ BOOKINGS = [
     ("王秀英", "图书阅览(老幼共读)", 0, "family@zhelu.example"),
     ("陈玉珍", "一老一小手工坊", 0, "chen@zhelu.example"),
 ]
+
+# ---------------------------------------------------------------------------
+# Standing enrolments: (member, service, weekdays, meal mode or None, who enrols).
+# Each books the member into every open slot on those days, after the bookings above.
+# (王秀英 is left for you: enrol her in weekday lunch delivery from 王家's home page.)
+# ---------------------------------------------------------------------------
+ENROLMENTS = [
+    ("李德明", "午餐", WEEKDAYS, MealMode.delivery, GRID_WORKER_LOGIN),  # 代办
+    ("赵长林", "晚餐", WEEKDAYS, MealMode.pick_up, "zhao@zhelu.example"),
+    ("李桂兰", "半日日托(上午)", [MON, WED, FRI], None, "li@zhelu.example"),
+    ("王朵朵", "托小班", WEEKDAYS, None, "family@zhelu.example"),
+    ("张乐乐", "托大班", WEEKDAYS, None, "zhang@zhelu.example"),
+]
+
+# A care provider that registered itself and waits for community staff to approve it.
+PENDING_PARTNER = dict(name="镜湖区康乐居家养老服务社", kind=PartnerKind.elderly_care_centre, manager_name="孙主任",
+                       login="kangle@zhelu.example", phone="0553-3888123",
+                       description="上门助浴、助洁与陪诊服务, 申请入驻赭麓街道一老一小服务平台。")
 
 
 # ===========================================================================
@@ -262,10 +355,12 @@ class DemoLogin:
 
 def logins() -> list[DemoLogin]:
     """Every demo account, staff first, as printed after loading."""
-    staff = [DemoLogin(a.role, a.login, DEMO_PASSWORD, _staff_label(a)) for a in STAFF]
+    staff = [DemoLogin(a.role, a.login, DEMO_PASSWORD, _staff_label(a)) for a in STAFF[:PRINTED_STAFF]]
+    pending = DemoLogin(Role.partner_manager, PENDING_PARTNER["login"], DEMO_PASSWORD,
+                        f"{PENDING_PARTNER['manager_name']} ({PENDING_PARTNER['name']}, waiting for approval)")
     families = [DemoLogin(Role.family, h.login, DEMO_PASSWORD, f"{h.name} ({h.building} {h.unit})")
                 for h in HOUSEHOLDS]
-    return staff + families
+    return staff + [pending] + families
 
 
 def _staff_label(account: DemoAccount) -> str:
@@ -290,6 +385,7 @@ class _Built:
     partners: dict[str, PartnerOrganisation] = field(default_factory=dict)
     service_points: dict[str, ServicePoint] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
+    rooms: dict[tuple[str, str], Room] = field(default_factory=dict)
     members: dict[str, CareRecipient] = field(default_factory=dict)
 
 
@@ -308,9 +404,14 @@ def load(now: datetime) -> bool:
         _add_district_accounts(built, now)
         _add_district(built, now)
         _add_partners(built, now)
+        _add_rooms(built, now)
         _add_services(built, now)
+        _add_menus(built, now)
+        _add_shifts(built, now)
         _add_households(built, now)
         _add_bookings(built, now)
+        _add_enrolments(built, now)
+        register_partner(now=now, password=DEMO_PASSWORD, **PENDING_PARTNER)
         return True
 
 
@@ -358,16 +459,73 @@ def _publisher(built: _Built, partner: PartnerOrganisation) -> User:
     return built.users[ADMIN_LOGIN]
 
 
+def _add_rooms(built: _Built, now: datetime) -> None:
+    for partner_name, rooms in ROOMS.items():
+        by = _publisher(built, built.partners[partner_name])
+        for name, purpose, seats in rooms:
+            built.rooms[partner_name, name] = add_room(built.service_points[partner_name].id, name=name,
+                                                       purpose=purpose, seats=seats, by=by, now=now)
+
+
 def _add_services(built: _Built, now: datetime) -> None:
     today = local_date(now)
     for row in SERVICES:
         partner = built.partners[row.partner]
         by = _publisher(built, partner)
+        settings = dict(row.settings)
+        if "room" in settings:
+            settings["room_id"] = built.rooms[row.partner, settings.pop("room")].id
         service = create_service(partner_id=partner.id, kind=row.kind, name=row.name, capacity=row.capacity,
-                                 service_point_id=built.service_points[row.partner].id, by=by, now=now, **row.settings)
+                                 service_point_id=built.service_points[row.partner].id, by=by, now=now, **settings)
         add_weekly_pattern(service_id=service.id, weekdays=row.weekdays, start_time=row.start,
                            end_time=row.end, valid_from=today, by=by, now=now)
         built.services[row.name] = service
+
+
+def _add_menus(built: _Built, now: datetime) -> None:
+    """The canteen's dishes and a week of lunch and dinner menus from today."""
+    canteen = built.partners["赭麓长者食堂"]
+    by = _publisher(built, canteen)
+    dishes = {name: create_dish(partner_id=canteen.id, name=name, diet_tags=[tag.value for tag in tags],
+                                allergens=allergens, by=by, now=now)
+              for name, (tags, allergens) in DISHES.items()}
+    today = local_date(now)
+    for service_name, menus in (("午餐", LUNCH_MENUS), ("晚餐", DINNER_MENUS)):
+        for n in range(MENU_DAYS):
+            set_menu(service_id=built.services[service_name].id, day=today + timedelta(days=n),
+                     dish_ids=[dishes[name].id for name in menus[n % len(menus)]], by=by, now=now)
+
+
+def _coming_weekdays(now: datetime, days: int = 14) -> list[date]:
+    today = local_date(now)
+    return [today + timedelta(days=n) for n in range(1, days + 1) if (today + timedelta(days=n)).weekday() < SAT]
+
+
+def _add_shifts(built: _Built, now: datetime) -> None:
+    """Two carers per nursery class on each coming weekday (so each class's places follow its ratio),
+    and the canteen's volunteers on the lunch deliveries."""
+    nursery, canteen = built.partners["艺涵托育园"], built.partners["赭麓长者食堂"]
+    start, end = NURSERY_SHIFT_TIME
+    for day in _coming_weekdays(now):
+        for class_name, carers in NURSERY_SHIFTS.items():
+            shift = create_shift(point_id=built.service_points[nursery.name].id, day=day, start_time=start,
+                                 end_time=end, role=ShiftRole.staff, title=f"{class_name}保育", min_people=2,
+                                 max_people=3, service_id=built.services[class_name].id,
+                                 by=_publisher(built, nursery), now=now)
+            for login in carers:
+                assign(shift.id, user_id=built.users[login].id, by=_publisher(built, nursery), now=now)
+    by = _publisher(built, canteen)
+    volunteers = [add_volunteer(partner_id=canteen.id, name=name, phone=phone, by=by, now=now)
+                  for name, phone in VOLUNTEERS]
+    start, end = DELIVERY_SHIFT_TIME
+    for n, day in enumerate(_coming_weekdays(now, days=7)):
+        shift = create_shift(point_id=built.service_points[canteen.name].id, day=day, start_time=start,
+                             end_time=end, role=ShiftRole.volunteer, title="午餐送餐", min_people=2, max_people=3,
+                             by=by, now=now)
+        # One volunteer on the first day, so the roster shows a shift below its minimum.
+        crew = [volunteers[0]] if n == 0 else [volunteers[n % 3], volunteers[(n + 1) % 3]]
+        for volunteer in crew:
+            assign(shift.id, volunteer_id=volunteer.id, by=by, now=now)
 
 
 def _birth_date(member: DemoMember, today: date) -> date:
@@ -407,9 +565,22 @@ def _upcoming_bookable_slots(service: Service, now: datetime) -> list[Slot]:
 
 
 def _add_bookings(built: _Built, now: datetime) -> None:
-    for member_name, service_name, nth, booked_by in BOOKINGS:
+    for member_name, service_name, nth, booked_by, *extra in BOOKINGS:
         slot = _upcoming_bookable_slots(built.services[service_name], now)[nth]
-        engine.book(slot.id, built.members[member_name].id, by=built.users[booked_by], now=now)
+        options = dict(extra[0]) if extra else {}
+        if "dishes" in options:
+            menu = menu_of(slot.service_id, local_date(slot.starts_at))
+            options["dish_ids"] = [dish.id for dish in menu[:options.pop("dishes")]]
+        engine.book(slot.id, built.members[member_name].id, by=built.users[booked_by], now=now,
+                    options=options or None)
+
+
+def _add_enrolments(built: _Built, now: datetime) -> None:
+    today = local_date(now)
+    for member_name, service_name, weekdays, meal_mode, enrolled_by in ENROLMENTS:
+        enrol(built.members[member_name].id, built.services[service_name].id, weekdays, starts_on=today,
+              by=built.users[enrolled_by], now=now,
+              options={"mode": meal_mode.value} if meal_mode else None)
 
 
 def summary() -> dict[str, int]:

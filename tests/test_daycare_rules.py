@@ -163,6 +163,7 @@ def test_the_api_books_with_transport(client, world, clock, bearer, minibus, slo
     response = call(client, "POST", f"/slots/{minibus.id}/bookings", headers,
                     json={"recipient_id": elder.id, "needs_transport": True})
     assert response.status_code == 201
+    assert response.get_json()["needs_transport"] is True
     assert db.session.get(Booking, response.get_json()["id"]).needs_transport is True
     error_of(call(client, "POST", f"/slots/{slot.id}/bookings", headers,
                   json={"recipient_id": elder.id, "needs_transport": True}), 422, "no_transport")

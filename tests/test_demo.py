@@ -10,13 +10,15 @@ from careapp import demo
 from careapp.accounts.models import Role, User
 from careapp.accounts.services import authenticate
 from careapp.booking import engine
-from careapp.booking.models import Booking, BookingStatus
+from careapp.booking.models import Booking, BookingStatus, Enrolment
+from careapp.core.timefmt import local_date
+from careapp.meals.models import Dish, MealMode, MealOrder, MenuItem
 from careapp.core.audit import AuditEntry
 from careapp.core.db import db
 from careapp.district.models import Building, Community, Grid
 from careapp.households.models import AuthorisedAdult, CareRecipient, Household, RecipientKind
-from careapp.partners.models import (PartnerKind, PartnerOrganisation, Service, ServiceKind, ServicePoint, Slot,
-                                     SlotPattern)
+from careapp.partners.models import (ChildClass, PartnerKind, PartnerOrganisation, Room, Service, ServiceKind,
+                                     ServicePoint, Shift, Slot, SlotPattern, Volunteer)
 from tests.factories import make_user
 
 # Jinghu district, Wuhu: the demo's buildings and service points lie within a few km of here.
@@ -57,7 +59,7 @@ def test_load_demo_builds_the_district_of_the_article(loaded):
 
 
 def test_one_approved_partner_of_each_kind_with_a_service_point(loaded):
-    partners = {p.kind: p for p in rows(PartnerOrganisation)}
+    partners = {p.kind: p for p in rows(PartnerOrganisation) if p.approved}
     assert set(partners) == set(PartnerKind)
     assert partners[PartnerKind.elderly_care_centre].name == "普康养老服务中心"
     assert partners[PartnerKind.social_organisation].name == "新希望社会组织"
@@ -73,9 +75,10 @@ def test_services_of_every_kind_with_the_domain_rules(loaded):
     assert len(daycare) == 2 and all(s.accepted_ability_levels == {0, 1, 2} for s in daycare)
     assert {"午餐", "晚餐"} <= set(services)
     # Nursery classes by the national standard's month bands, within its class sizes.
-    bands = {name: (services[name].min_age_months, services[name].max_age_months, services[name].default_capacity)
-             for name in ("乳儿班", "托小班", "托大班")}
-    assert bands == {"乳儿班": (6, 11, 10), "托小班": (12, 23, 15), "托大班": (24, 35, 20)}
+    classes = {name: (services[name].child_class, services[name].default_capacity)
+               for name in ("乳儿班", "托小班", "托大班")}
+    assert classes == {"乳儿班": (ChildClass.infant, 10), "托小班": (ChildClass.toddler, 15),
+                       "托大班": (ChildClass.preschool, 20)}
     assert any(s.kind == ServiceKind.activity and "阅览" in s.name for s in services.values())
 
 
@@ -100,15 +103,55 @@ def test_bookings_obey_the_engine_including_a_waitlist_and_booking_on_behalf(loa
     bookings = rows(Booking)
     assert {b.status for b in bookings} == {BookingStatus.confirmed, BookingStatus.waitlisted}
     for booking in bookings:
-        assert engine.places_held(booking.slot_id) <= booking.slot.capacity
+        assert engine.places_held(booking.slot_id) <= booking.slot.places
     waitlisted = [b for b in bookings if b.status == BookingStatus.waitlisted]
     assert [engine.waitlist_position(b) for b in waitlisted] == [1]
     # 代办: the grid worker booked for an elder of a household that is not theirs.
     assert any(b.booked_by.role == Role.community_staff for b in bookings)
 
 
+def test_a_week_of_menus_from_dishes_with_diet_tags(loaded, clock):
+    today = local_date(clock.now())
+    lunch, dinner = (db.session.scalar(sa.select(Service).where(Service.name == name)) for name in ("午餐", "晚餐"))
+    for service in (lunch, dinner):
+        days = set(db.session.scalars(sa.select(MenuItem.day).where(MenuItem.service_id == service.id)))
+        assert days == {today + timedelta(days=n) for n in range(demo.MENU_DAYS)}
+    assert all(dish.diet_tag_list for dish in rows(Dish))
+
+
+def test_meal_orders_carry_mode_price_and_subsidy(loaded):
+    orders = rows(MealOrder)
+    assert {order.mode for order in orders} == set(MealMode)
+    # 李德明 is 86 and 失能: the 80+ tier and the special group's extra.
+    delivered = [o for o in orders if o.mode == MealMode.delivery]
+    assert delivered and all(o.subsidy_tier == "80" and o.special_group == "shineng" for o in delivered)
+
+
+def test_standing_enrolments_booked_their_weekdays(loaded):
+    enrolments = rows(Enrolment)
+    assert len(enrolments) == len(demo.ENROLMENTS)
+    for enrolment in enrolments:
+        booked = db.session.scalars(sa.select(Booking).where(Booking.enrolment_id == enrolment.id)).all()
+        assert booked, enrolment.service.name
+        assert {local_date(b.slot.starts_at).weekday() for b in booked} <= set(enrolment.weekday_list)
+
+
+def test_nursery_places_follow_the_rostered_carers(loaded):
+    """Two carers per class: 乳儿班 2 x 3 = 6 places, 托小班 2 x 5 = 10, 托大班 2 x 7 = 14."""
+    for name, places in (("乳儿班", 6), ("托小班", 10), ("托大班", 14)):
+        service = db.session.scalar(sa.select(Service).where(Service.name == name))
+        slots = db.session.scalars(sa.select(Slot).where(Slot.service_id == service.id)).all()
+        assert slots and {slot.places for slot in slots} == {places}
+
+
+def test_a_partner_waits_for_approval(loaded):
+    pending = [p for p in rows(PartnerOrganisation) if not p.approved]
+    assert [p.name for p in pending] == [demo.PENDING_PARTNER["name"]]
+
+
 @pytest.mark.parametrize("model", [Community, Grid, Building, PartnerOrganisation, ServicePoint, Service,
-                                   SlotPattern, Slot, Household, CareRecipient, AuthorisedAdult, Booking])
+                                   SlotPattern, Slot, Household, CareRecipient, AuthorisedAdult, Booking,
+                                   Enrolment, Dish, Shift, Volunteer, Room])
 def test_every_demo_row_was_made_by_a_rule_that_wrote_its_audit_entry(loaded, model):
     audited = set(db.session.scalars(sa.select(AuditEntry.object_id)
                                      .where(AuditEntry.object_type == model.__tablename__)))

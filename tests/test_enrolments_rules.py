@@ -37,7 +37,8 @@ from tests.enrolments_factories import (
     service_slots,
     weekly,
 )
-from tests.factories import make_slot
+from careapp.district.models import Building
+from tests.factories import make_family, make_slot
 
 TODAY = date(2026, 12, 1)  # a Tuesday
 EVERY_DAY = [MON, TUE, WED, THU, FRI, SAT, SUN]
@@ -226,6 +227,24 @@ def test_weekday_lunch_delivery(world, clock):
     booked = live_bookings_of(elder)
     assert len(booked) == 10
     assert {db.session.get(MealOrder, b.id).mode for b in booked} == {MealMode.delivery}
+
+
+def test_delivery_to_a_home_beyond_the_canteens_radius_is_refused_when_enrolling(world, clock):
+    """Said once, at enrolment, rather than as a refusal skipped on every day it would book."""
+    lunch = world.care_centre.services["午餐"]
+    weekly(lunch, world.care_centre, clock.now(), [MON, TUE], start=time(11, 0), end=time(12, 30), capacity=20)
+    with write_transaction():
+        far = Building(grid_id=world.grid.id, name="远楼", address="远处路9号", latitude=31.35, longitude=118.37)
+        db.session.add(far)
+    family = make_family(far, clock.now(), "远家")
+    elder = family.add_elder(clock.now())
+    with pytest.raises(RuleRefused) as refused:
+        enrol(elder.id, lunch.id, [MON, TUE], starts_on=TODAY, options={"mode": "delivery"}, by=family.user,
+              now=clock.now())
+    assert refused.value.code == "outside_delivery_radius"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment)) == 0
+    enrol(elder.id, lunch.id, [MON, TUE], starts_on=TODAY, options={"mode": "pick_up"}, by=family.user,
+          now=clock.now())
 
 
 # --- clashes ---

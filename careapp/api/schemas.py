@@ -378,6 +378,8 @@ class BookingOut(Out):
     ends_at: UtcTimestamp
     checked_in_at: UtcTimestamp | None
     checked_out_at: UtcTimestamp | None
+    needs_transport: bool = Field(description="Day care: fetched and brought home (接送).")
+    enrolment_id: int | None = Field(description="The standing enrolment that made it; null when booked by hand.")
 
     @classmethod
     def of(cls, booking: Booking, waitlist_position: int | None) -> BookingOut:
@@ -387,7 +389,8 @@ class BookingOut(Out):
                    offer_expires_at=booking.offer_expires_at, end_reason=booking.end_reason, service_id=service.id,
                    service_name=service.name, kind=service.kind, partner_id=service.partner_id,
                    starts_at=slot.starts_at, ends_at=slot.ends_at, checked_in_at=booking.checked_in_at,
-                   checked_out_at=booking.checked_out_at)
+                   checked_out_at=booking.checked_out_at, needs_transport=booking.needs_transport,
+                   enrolment_id=booking.enrolment_id)
 
 
 class RosterRecipientOut(Out):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from careapp.booking.models import Booking, BookingStatus
 from careapp.core.db import db
+from careapp.core.privacy import mask_phone
 from careapp.core.timefmt import from_local
 from careapp.district.models import Building
 from careapp.households.models import CareRecipient, Household
@@ -17,15 +18,7 @@ from careapp.partners.models import Service, ServiceKind, Slot, SlotStatus
 RIDING = (BookingStatus.confirmed, BookingStatus.checked_in, BookingStatus.checked_out)
 
 
-def mask_phone(phone: str | None) -> str:
-    """138****5678: enough to recognise a number, not to call it (PIPL: least data to those who need less)."""
-    if not phone:
-        return ""
-    digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep = 3 if len(digits) >= 11 else 0
-    return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
+
 
 
 @dataclass(frozen=True)

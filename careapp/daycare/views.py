@@ -1,17 +1,15 @@
 """Day-care pages: the day's transport list (接送) of a service point, as a printable page and a CSV."""
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from careapp.core.clock import now
 from careapp.core.db import db
+from careapp.core.exports import csv_response
 from careapp.core.timefmt import format_local, local_date
 from careapp.daycare.forms import DayForm
 from careapp.daycare.queries import TransportRow, transport_list
@@ -21,7 +19,6 @@ from careapp.partners.models import ServicePoint
 bp = Blueprint("daycare", __name__, url_prefix="/daycare")
 
 # A cell starting with one of these is a formula to Excel; a leading apostrophe keeps it text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER = ("Time", "Service", "Name", "Address", "Phone", "Mobility aid", "Status")
 
 
@@ -60,25 +57,10 @@ def transport_csv(point_id: int) -> ResponseReturnValue:
         return render("daycare/transport.html", 400, point=point, form=form, day=None, rows=[])
     whole = _whole_phones(point)
     rows = [_csv_row(row, whole) for row in transport_list(point.id, day)]
-    return csv_download([CSV_HEADER, *rows], f"transport-{point.id}-{day.isoformat()}.csv")
+    return csv_response(f"transport-{point.id}-{day.isoformat()}.csv", [CSV_HEADER, *rows])
 
 
 def _csv_row(row: TransportRow, whole_phones: bool) -> tuple[str, ...]:
     when = f"{format_local(row.slot.starts_at, '%H:%M')}-{format_local(row.slot.ends_at, '%H:%M')}"
     return (when, row.service.name, row.recipient.name, row.address, row.phone_for(whole_phones),
             row.recipient.mobility or "", row.booking.status.value)
-
-
-def _safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def csv_download(rows: Iterable[Iterable[str]], filename: str) -> Response:
-    """A CSV that Excel opens with Chinese intact (UTF-8 with a BOM) and never runs a cell as a formula."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([_safe_cell(str(cell)) for cell in row])
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -42,6 +42,7 @@ from careapp.core.errors import (
 from careapp.core.timefmt import format_local, from_local, local_date, to_local
 from careapp.households.models import CareRecipient
 from careapp.meals.models import MealMode
+from careapp.meals.policy import check_delivery
 from careapp.partners.models import Service, ServiceKind, Slot, SlotPattern, SlotStatus
 
 # Enrolments that still hold the person's weekdays (a paused one comes back on its restart day).
@@ -126,7 +127,7 @@ def enrol(recipient_id: int, service_id: int, weekdays: Iterable[int], *, starts
         if service is None:
             raise NotFound("No such service.")
         _check_service_takes(service, recipient, starts_on, start_time)
-        needs_transport, meal_mode = _checked_options(service, options)
+        needs_transport, meal_mode = _checked_options(service, recipient, options)
         _check_sessions(service, days, start_time, starts_on)
         _check_no_clash(recipient, service, days, start_time, starts_on, ends_on)
         enrolment = Enrolment(recipient_id=recipient.id, service_id=service.id, weekdays=days,
@@ -174,7 +175,8 @@ def _check_service_takes(service: Service, recipient: CareRecipient, starts_on: 
                                           capacity=0), current_app.config)
 
 
-def _checked_options(service: Service, options: Mapping[str, Any] | None) -> tuple[bool, str | None]:
+def _checked_options(service: Service, recipient: CareRecipient,
+                     options: Mapping[str, Any] | None) -> tuple[bool, str | None]:
     """(needs_transport, meal_mode): day care asks about transport, meal help how the meal comes."""
     options = dict(options or {})
     allowed = OPTION_NAMES.get(service.kind, set())
@@ -195,6 +197,9 @@ def _checked_options(service: Service, options: Mapping[str, Any] | None) -> tup
         except ValueError:
             raise BadInput("Choose how the meals reach them: at the canteen, picked up, or delivered home.",
                            fields={"meal_mode": "dine_in, pick_up or delivery"}) from None
+        if meal_mode == MealMode.delivery.value:
+            # Said now, once, rather than as a refusal skipped on every day the enrolment books.
+            check_delivery(recipient, service, current_app.config)
     return needs_transport, meal_mode
 
 

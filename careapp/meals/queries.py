@@ -15,6 +15,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from careapp.accounts.models import Role, User
 from careapp.booking.models import Booking, BookingStatus
 from careapp.core.db import db
+from careapp.core.privacy import mask_phone
 from careapp.district.models import Building, Community, Grid
 from careapp.households.models import CareRecipient, DietTag, Household
 from careapp.meals.models import Dish, MealMode, MealOrder, MealOrderDish, MenuItem
@@ -121,14 +122,7 @@ def dish_warnings(dish: Dish, member: CareRecipient) -> list[str]:
 
 # --- kitchen and delivery sheets ---
 
-def mask_phone(number: str | None) -> str:
-    """138****1234: enough for a volunteer to recognise the number on a call, not to copy it."""
-    digits = (number or "").strip()
-    if not digits:
-        return ""
-    if len(digits) < 7:
-        return "****"
-    return digits[:3] + "****" + digits[-4:]
+
 
 
 @dataclass
