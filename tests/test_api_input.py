@@ -40,6 +40,7 @@ VALID_BODIES = {
     "change_meal_order": {"mode": "pick_up"},
     "check_in": {"temperature": 36.6, "health_notes": "精神好"},
     "check_out": {"collected_by": 1},
+    "add_adult": {"name": "张伟", "relation": "父亲"},
 }
 VALID_BODIES.update({
     "registration": {"name": "某机构", "kind": "canteen", "phone": "0553-1234567", "manager_name": "周主任",

@@ -15,7 +15,15 @@ from careapp.core.audit import AuditEntry
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import RuleRefused
 from careapp.partners import shifts
-from careapp.partners.models import ChildClass, Service, ServiceKind, Shift, ShiftRole, Slot
+from careapp.partners.admin_services import set_account_active
+from careapp.partners.models import (
+    ChildClass,
+    Service,
+    ServiceKind,
+    Shift,
+    ShiftRole,
+    Slot,
+)
 from careapp.partners.services import create_service
 from tests.rosters_factories import TOMORROW, scene  # noqa: F401  (a fixture)
 
@@ -103,6 +111,21 @@ def test_unassigning_staff_lowers_places_too(scene):
     assignment = db.session.get(Shift, shift.id).assignments[0]
     shifts.unassign(shift.id, assignment.id, by=scene.nursery_manager, now=scene.now)
     assert staffed(slot) == 5
+
+
+def test_switching_a_carers_account_off_and_on_moves_the_places_of_their_classes(scene):
+    slot = scene.slot()
+    child = scene.child("小宝", 14)
+    scene.roster(scene.shift(), scene.staff[0], scene.staff[1])
+    booked = [scene.book(slot, scene.child(f"孩{i}", 14)) for i in range(6)]
+    assert staffed(slot) == 10
+    set_account_active(scene.staff[1].id, False, by=scene.nursery_manager, now=scene.now)
+    assert staffed(slot) == 5
+    # The six booked children keep their places; the next one waits.
+    assert {db.session.get(Booking, b.id).status for b in booked} == {BookingStatus.confirmed}
+    assert scene.book(slot, child).status == BookingStatus.waitlisted
+    set_account_active(scene.staff[1].id, True, by=scene.nursery_manager, now=scene.now)
+    assert staffed(slot) == 10
 
 
 def test_editing_a_shift_moves_places_between_days_and_classes(scene):

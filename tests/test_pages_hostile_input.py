@@ -21,6 +21,7 @@ from careapp.booking import engine
 from careapp.core.db import db
 from careapp.core.timefmt import local_date
 from careapp.enrolments.services import enrol
+from careapp.households.services import add_authorised_adult
 from careapp.partners.admin_services import add_room
 from careapp.partners.models import ShiftRole
 from careapp.partners.shifts import assign, create_shift
@@ -123,6 +124,7 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
                                       "mobility": "walking stick", "medication_notes": "aspirin",
                                       "emergency_contact_name": "王小红", "emergency_contact_phone": "13900000001"},
     "family.add_adult": lambda ids: {"name": "赵阿姨", "relation": "aunt", "phone": "13900000000"},
+    "family.remove_adult": lambda ids: {},
     "booking.book": lambda ids: {"recipient_id": ids["elder"], "next": "/family/"},
     "booking.cancel": lambda ids: {},
     "booking.accept": lambda ids: {},
@@ -260,6 +262,7 @@ def scene(world, clock):
     slot = make_slot(world.daycare, world.care_centre.manager, now, capacity=5)
     elder = world.family.add_elder(now)
     child = world.family.add_child(now)
+    adult = add_authorised_adult(child_id=child.id, by=world.family.user, now=now, name="赵阿姨", relation="aunt")
     booking = engine.book(slot.id, elder.id, by=world.family.user, now=now).booking
     enrolment = enrol(elder.id, world.daycare.id, [0], starts_on=local_date(now), by=world.family.user,
                       now=now).enrolment
@@ -276,7 +279,7 @@ def scene(world, clock):
            "elder": elder.id, "building": world.building.id, "point": world.daycare.service_point_id,
            "family_login": world.family.user.login, "enrolment_id": enrolment.id,
            "point_id": world.daycare.service_point_id}
-    ids.update(room_id=room.id, user_id=world.care_centre.staff.id, month="2026-12")
+    ids.update(room_id=room.id, user_id=world.care_centre.staff.id, month="2026-12", adult_id=adult.id)
     return users, ids
 
 

@@ -3,13 +3,31 @@ from __future__ import annotations
 
 from careapp.accounts.models import User
 from careapp.api.registry import api, register_rate_limit
-from careapp.api.schemas import (BuildingOut, BuildingQuery, FamilyIn, FamilyOut, HouseholdQuery, MealNeedsIn,
-                                 RecipientIn, RecipientOut)
+from careapp.api.schemas import (
+    AuthorisedAdultIn,
+    AuthorisedAdultOut,
+    BuildingOut,
+    BuildingQuery,
+    FamilyIn,
+    FamilyOut,
+    HouseholdQuery,
+    MealNeedsIn,
+    RecipientIn,
+    RecipientOut,
+)
 from careapp.core.clock import now
+from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
 from careapp.district.queries import find_buildings
+from careapp.households.models import CareRecipient, RecipientKind
 from careapp.households.queries import household_with_members
-from careapp.households.services import add_recipient, register_family, update_meal_needs
+from careapp.households.services import (
+    add_authorised_adult,
+    add_recipient,
+    register_family,
+    remove_authorised_adult,
+    update_meal_needs,
+)
 
 
 @api.route("POST", "/families", summary="Register a household at a building, with its first account", auth=False,
@@ -66,3 +84,37 @@ def change_meal_needs(user: User, recipient_id: int, body: MealNeedsIn) -> Recip
     if not changes:
         raise BadInput("Give at least one field to change.")
     return RecipientOut.of(update_meal_needs(member_id=recipient_id, by=user, now=now(), **changes))
+
+
+# --- who may collect a child ---
+
+def _child_for(user: User, recipient_id: int) -> CareRecipient:
+    child = db.session.get(CareRecipient, recipient_id)
+    if child is None:
+        raise NotFound("No such household member.")
+    if not user.can_act_for_household(child.household_id):
+        raise Forbidden("You may only see your own household.")
+    if child.kind != RecipientKind.child:
+        raise NotFound("Only a child has adults who may collect them.")
+    return child
+
+
+@api.route("GET", "/recipients/{recipient_id}/authorised-adults", response=list[AuthorisedAdultOut],
+           errors=(403,), summary="The adults who may collect a child (the family's list; removed ones included)")
+def authorised_adults(user: User, recipient_id: int) -> list[AuthorisedAdultOut]:
+    child = _child_for(user, recipient_id)
+    return [AuthorisedAdultOut.of(adult) for adult in child.authorised_adults]
+
+
+@api.route("POST", "/recipients/{recipient_id}/authorised-adults", status=201, body=AuthorisedAdultIn,
+           response=AuthorisedAdultOut, errors=(403,), summary="Add an adult who may collect a child")
+def add_adult(user: User, recipient_id: int, body: AuthorisedAdultIn) -> AuthorisedAdultOut:
+    adult = add_authorised_adult(child_id=_child_for(user, recipient_id).id, by=user, now=now(), name=body.name,
+                                 relation=body.relation, phone=body.phone)
+    return AuthorisedAdultOut.of(adult)
+
+
+@api.route("POST", "/authorised-adults/{adult_id}/remove", response=AuthorisedAdultOut, errors=(403, 409),
+           summary="Take an adult off a child's list: staff may no longer hand the child to them")
+def remove_adult(user: User, adult_id: int) -> AuthorisedAdultOut:
+    return AuthorisedAdultOut.of(remove_authorised_adult(adult_id, by=user, now=now()))

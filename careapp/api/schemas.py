@@ -17,7 +17,7 @@ from careapp.accounts.models import Role, User
 from careapp.booking.models import Booking, BookingStatus, EndReason
 from careapp.booking.queries import BookingView, SlotAvailability
 from careapp.core.timefmt import local_date
-from careapp.households.models import CareRecipient, DietTag, RecipientKind, SpecialGroup
+from careapp.households.models import AuthorisedAdult, CareRecipient, DietTag, RecipientKind, SpecialGroup
 from careapp.partners.models import (ChildClass, FillPolicy, MealTime, PartnerKind, PartnerOrganisation,
                                      ServiceKind, SessionLength, SlotStatus)
 
@@ -359,6 +359,26 @@ class BookingIn(Body):
 
 class BookingQuery(Query):
     slot_id: Id | None = None
+
+
+class AuthorisedAdultIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    relation: str = Field(min_length=1, max_length=50, description="e.g. 父亲, 外婆")
+    phone: str | None = Field(None, max_length=20, description="A mainland mobile number.")
+
+
+class AuthorisedAdultOut(Out):
+    id: int
+    child_id: int
+    name: str
+    relation: str
+    phone: str | None
+    active: bool = Field(description="false: taken off the list; staff may not hand the child to them.")
+
+    @classmethod
+    def of(cls, adult: AuthorisedAdult) -> AuthorisedAdultOut:
+        return cls(id=adult.id, child_id=adult.child_id, name=adult.name, relation=adult.relation,
+                   phone=adult.phone, active=adult.active)
 
 
 class BookingOut(Out):

@@ -1,20 +1,22 @@
 """A household's own pages: its members and bookings, adding members and who may collect a child."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from werkzeug.wrappers import Response
 
 from careapp.accounts.models import Role
 from careapp.booking import queries
 from careapp.core.clock import now
 from careapp.core.db import db
+from careapp.core.errors import CareappError
 from careapp.core.timefmt import local_date
 from careapp.family.forms import AuthorisedAdultForm, MemberForm
-from careapp.households.models import CareRecipient, Household, RecipientKind
+from careapp.households.models import AuthorisedAdult, CareRecipient, Household, RecipientKind
 from careapp.households.queries import household_with_members
-from careapp.households.services import add_authorised_adult, add_recipient
-from careapp.pages import acting_user, form_page, household_page, render, require
+from careapp.households.services import add_authorised_adult, add_recipient, remove_authorised_adult
+from careapp.pages import acting_user, form_page, household_page, render, require, show_refusal
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
@@ -80,3 +82,18 @@ def add_adult(member_id: int) -> ResponseReturnValue:
         return f"{adult.name} may now collect {child.name}.", household_page(user, child.household_id)
 
     return form_page(form, "family/adult_form.html", add, child=child)
+
+
+@bp.post("/adults/<int:adult_id>/remove")
+@login_required
+def remove_adult(adult_id: int) -> Response:
+    """Take an adult off a child's list of who may collect them."""
+    user = acting_user()
+    adult = db.get_or_404(AuthorisedAdult, adult_id)
+    require(user.can_act_for_household(adult.child.household_id), NOT_YOURS)
+    try:
+        remove_authorised_adult(adult.id, by=user, now=now())
+        flash(f"{adult.name} may no longer collect {adult.child.name}.", "success")
+    except CareappError as error:
+        show_refusal(error)
+    return redirect(household_page(user, adult.child.household_id))

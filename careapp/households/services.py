@@ -9,7 +9,7 @@ from careapp.accounts.models import Role, User
 from careapp.accounts.services import MOBILE, new_user
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
-from careapp.core.errors import BadInput, Forbidden, NotFound
+from careapp.core.errors import Conflict, BadInput, Forbidden, NotFound
 from careapp.district.models import Building
 from careapp.households.models import (NEED_FIELDS, AuthorisedAdult, CareRecipient, DietTag, Household,
                                        RecipientKind, SpecialGroup)
@@ -164,8 +164,26 @@ def add_authorised_adult(*, child_id: int, by: User, now: datetime, name: str, r
             raise BadInput("Authorised adults collect children only.", fields={"child_id": "not a child"})
         if not (name or "").strip():
             raise BadInput("Please give the adult's name.", fields={"name": "required"})
-        adult = AuthorisedAdult(child_id=child.id, name=name.strip(), relation=relation.strip(), phone=phone)
+        adult = AuthorisedAdult(child_id=child.id, name=name.strip(), relation=(relation or "").strip(),
+                                phone=mobile_number(phone))
         db.session.add(adult)
         db.session.flush()
         audit.record("authorised_adult.added", adult, actor=by, now=now, after={"name": adult.name})
+        return adult
+
+
+def remove_authorised_adult(adult_id: int, *, by: User, now: datetime) -> AuthorisedAdult:
+    """Take an adult off a child's list: from now on staff may not hand the child to them. The row stays
+    (inactive), so past check-outs still say who collected."""
+    with write_transaction():
+        adult = db.session.get(AuthorisedAdult, adult_id)
+        if adult is None:
+            raise NotFound("No such adult.")
+        if not by.can_act_for_household(adult.child.household_id):
+            raise Forbidden("You may only change your own household.")
+        if not adult.active:
+            raise Conflict(f"{adult.name} is already off {adult.child.name}'s list.", code="wrong_state")
+        adult.active = False
+        audit.record("authorised_adult.removed", adult, actor=by, now=now, before={"active": True},
+                     after={"active": False})
         return adult

@@ -9,11 +9,18 @@ from sqlalchemy.exc import IntegrityError
 
 from careapp.accounts.models import PARTNER_ROLES, ApiToken, Role, User
 from careapp.accounts.services import new_user
+from careapp.childcare.staffing import restaff_for_user
 from careapp.core import audit
 from careapp.core.db import db, lock_for_update, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
 from careapp.core.validation import require_name
-from careapp.partners.models import PartnerKind, PartnerOrganisation, Room, Service, ServicePoint
+from careapp.partners.models import (
+    PartnerKind,
+    PartnerOrganisation,
+    Room,
+    Service,
+    ServicePoint,
+)
 
 # Column lengths (PostgreSQL refuses longer text; SQLite would silently keep it).
 NAME_MAX, PHONE_MAX, DESCRIPTION_MAX, REASON_MAX = 120, 20, 2000, 500
@@ -281,6 +288,10 @@ def set_account_active(user_id: int, active: bool, *, by: User, now: datetime) -
         if not active:
             db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == account.id,
                                                          ApiToken.revoked_at.is_(None)).values(revoked_at=now))
+        db.session.flush()
+        # Only active accounts count towards a class's staff ratio: the classes this person works in
+        # from today lose (or regain) their places now, not at the next roster change.
+        restaff_for_user(account.id, now=now, by=by)
         audit.record("user.activated" if active else "user.deactivated", account, actor=by, now=now,
                      before={"active": not active}, after={"active": active})
         return account
