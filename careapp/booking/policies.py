@@ -105,6 +105,15 @@ class ServicePolicy:
         """The options as recorded, for the audit log and the API."""
         return {}
 
+    def standing_options(self, recipient: CareRecipient, service, options: dict[str, Any],
+                         settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Check, once at enrolment, the options every booking of a standing enrolment will carry, and
+        return them as ``apply_options`` takes them (so a bad choice is refused now, not skipped each day)."""
+        if options:
+            raise BadInput(f"{service.name} takes no booking options.",
+                           fields={name: "not accepted here" for name in options})
+        return {}
+
     # --- attendance ---
 
     def check_collection(self, booking, collected_by_id: int | None) -> None:

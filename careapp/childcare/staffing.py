@@ -18,7 +18,7 @@ from careapp.booking import engine, queries
 from careapp.booking.queries import SlotAvailability
 from careapp.childcare.policy import children_per_staff, limited_by_staffing
 from careapp.core import audit
-from careapp.core.db import db
+from careapp.core.db import db, lock_for_update
 from careapp.core.timefmt import from_local, to_local
 from careapp.partners.models import Service, ServiceKind, Shift, ShiftAssignment, ShiftRole, Slot, SlotStatus
 
@@ -73,9 +73,13 @@ def staff_count(hours: dict[int, list[Interval]], starts_at: datetime, ends_at: 
 def staffed_places_for(service: Service, starts_at: datetime, ends_at: datetime) -> int | None:
     """What the roster allows in a new slot of the service (None: staffing does not limit this service).
 
-    A new childcare slot with nobody rostered yet gets 0: its children wait until staff are rostered."""
+    A new childcare slot with nobody rostered yet gets 0: its children wait until staff are rostered.
+
+    Locks the service row first (as ``restaff_slots`` does), so a slot opened while a roster change of the same
+    class commits is counted either by this read or by that change's restaffing, never by neither."""
     if not limited_by_staffing(service):
         return None
+    lock_for_update(Service, service.id)
     local = _local_times(starts_at, ends_at)
     if local is None:
         return 0
@@ -90,7 +94,8 @@ def restaff_slots(service_id: int | None, day: date, *, now: datetime, by: User 
     """
     if service_id is None:
         return []
-    service = db.session.get(Service, service_id)
+    # The service row first, then the slots: the lock a new slot of the class takes (staffed_places_for).
+    service = lock_for_update(Service, service_id)
     if service is None or not limited_by_staffing(service):
         return []
     slot_ids = db.session.scalars(

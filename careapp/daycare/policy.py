@@ -23,18 +23,26 @@ class DaycarePolicy(ServicePolicy):
 
     def apply_options(self, booking, options: dict[str, Any], settings: Mapping[str, Any], *,
                       now: datetime) -> None:
-        """Day care asks one thing: does this person need fetching and bringing home (接送)?"""
-        unknown = set(options) - {"needs_transport"}
-        if unknown:
-            raise BadInput("Day care bookings only ask whether transport is needed.",
-                           fields={name: "not accepted here" for name in sorted(unknown)})
-        needs_transport = options.get("needs_transport", False)
-        if not isinstance(needs_transport, bool):
-            raise BadInput("Say yes or no to transport.", fields={"needs_transport": "true or false"})
-        if needs_transport and not booking.slot.service.transport:
-            raise RuleRefused(f"{booking.slot.service.name} does not offer transport.", code="no_transport",
-                              fields={"needs_transport": "not offered"})
-        booking.needs_transport = needs_transport
+        booking.needs_transport = needs_transport(booking.slot.service, options)
 
     def options_of(self, booking) -> dict[str, Any]:
         return {"needs_transport": booking.needs_transport}
+
+    def standing_options(self, recipient, service, options: dict[str, Any],
+                         settings: Mapping[str, Any]) -> dict[str, Any]:
+        return {"needs_transport": needs_transport(service, options)}
+
+
+def needs_transport(service, options: Mapping[str, Any]) -> bool:
+    """Day care asks one thing: does this person need fetching and bringing home (接送)?"""
+    unknown = set(options) - {"needs_transport"}
+    if unknown:
+        raise BadInput("Day care bookings only ask whether transport is needed.",
+                       fields={name: "not accepted here" for name in sorted(unknown)})
+    wanted = options.get("needs_transport", False)
+    if not isinstance(wanted, bool):
+        raise BadInput("Say yes or no to transport.", fields={"needs_transport": "true or false"})
+    if wanted and not service.transport:
+        raise RuleRefused(f"{service.name} does not offer transport.", code="no_transport",
+                          fields={"needs_transport": "not offered"})
+    return wanted

@@ -41,14 +41,10 @@ from careapp.core.errors import (
 )
 from careapp.core.timefmt import format_local, from_local, local_date, to_local
 from careapp.households.models import CareRecipient
-from careapp.meals.models import MealMode
-from careapp.meals.policy import check_delivery
 from careapp.partners.models import Service, ServiceKind, Slot, SlotPattern, SlotStatus
 
 # Enrolments that still hold the person's weekdays (a paused one comes back on its restart day).
 ENROLLED = (EnrolmentStatus.active, EnrolmentStatus.paused)
-# The booking options an enrolment carries, by service kind, as engine.book takes them.
-OPTION_NAMES = {ServiceKind.daycare: {"needs_transport"}, ServiceKind.meal: {"mode"}}
 
 
 # --- what a run of bookings did ---
@@ -177,30 +173,10 @@ def _check_service_takes(service: Service, recipient: CareRecipient, starts_on: 
 
 def _checked_options(service: Service, recipient: CareRecipient,
                      options: Mapping[str, Any] | None) -> tuple[bool, str | None]:
-    """(needs_transport, meal_mode): day care asks about transport, meal help how the meal comes."""
-    options = dict(options or {})
-    allowed = OPTION_NAMES.get(service.kind, set())
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise BadInput(f"{service.name} does not take these options: {', '.join(unknown)}.",
-                       fields={name: "not accepted here" for name in unknown})
-    needs_transport = options.get("needs_transport", False)
-    if not isinstance(needs_transport, bool):
-        raise BadInput("Say yes or no to transport.", fields={"needs_transport": "true or false"})
-    if needs_transport and not service.transport:
-        raise RuleRefused(f"{service.name} does not offer transport.", code="no_transport",
-                          fields={"needs_transport": "not offered"})
-    meal_mode = None
-    if service.kind == ServiceKind.meal:
-        try:
-            meal_mode = MealMode(options.get("mode")).value
-        except ValueError:
-            raise BadInput("Choose how the meals reach them: at the canteen, picked up, or delivered home.",
-                           fields={"meal_mode": "dine_in, pick_up or delivery"}) from None
-        if meal_mode == MealMode.delivery.value:
-            # Said now, once, rather than as a refusal skipped on every day the enrolment books.
-            check_delivery(recipient, service, current_app.config)
-    return needs_transport, meal_mode
+    """(needs_transport, meal_mode), checked by the kind's policy as every booking will carry them."""
+    checked = policy_for(service.kind).standing_options(recipient, service, dict(options or {}),
+                                                        current_app.config)
+    return checked.get("needs_transport", False), checked.get("mode")
 
 
 def _check_sessions(service: Service, days: str, start_time: time | None, starts_on: date) -> None:

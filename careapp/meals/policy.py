@@ -127,6 +127,21 @@ class MealPolicy(ServicePolicy):
 
     # --- the order ---
 
+    def standing_options(self, recipient, service, options: dict[str, Any],
+                         settings: Mapping[str, Any]) -> dict[str, Any]:
+        """A standing meal order says how the meals come (dishes change daily: it orders the set meal);
+        delivery is checked against the home now, once."""
+        if not options.get("mode"):
+            raise BadInput("Choose how the meals reach them: at the canteen, picked up, or delivered home.",
+                           fields={"meal_mode": "dine_in, pick_up or delivery"})
+        if options.get("dish_ids"):
+            raise BadInput("Dishes change every day, so a weekly order gets the day's set meal; choose dishes on "
+                           "each day's order instead.", fields={"dish_ids": "not for a weekly order"})
+        mode, _ = parse_options(options)
+        if mode == MealMode.delivery:
+            check_delivery(recipient, service, settings)
+        return {"mode": mode.value}
+
     def apply_options(self, booking, options: dict[str, Any], settings: Mapping[str, Any], *,
                       now: datetime) -> None:
         """Record the booking's meal order (mode, dishes, price and subsidy), or replace its mode and dishes."""
