@@ -11,6 +11,7 @@ from careapp.booking.models import Booking, BookingStatus
 from careapp.core.audit import AuditEntry
 from careapp.core.db import db, write_transaction
 from careapp.households.models import CareRecipient
+from careapp.partners.models import SessionLength, Slot
 from tests.factories import make_family, make_slot
 from tests.page_helpers import count, follow, login, text
 
@@ -188,3 +189,16 @@ def test_partner_staff_find_only_their_own_partners_slots(client, world, clock):
     assert f'href="/booking/slots/{theirs.id}"' not in page
     assert 'name="partner_id"' not in page
     assert "Book a place" not in text(client.get(f"/booking/slots/{ours.id}"))
+
+
+def test_the_slot_list_tells_the_session_and_the_places_staffing_allows(client, world, clock):
+    with write_transaction():
+        service = db.session.get(type(world.daycare), world.daycare.id)
+        service.session_length, service.transport = SessionLength.half_day, True
+    slot = make_slot(world.daycare, world.care_centre.manager, clock.now(), days_ahead=2)
+    with write_transaction():
+        db.session.get(Slot, slot.id).staffed_places = 1
+    login(client, world.family.user)
+    found = text(client.get("/booking/slots?kind=daycare"))
+    assert "Half day" in found and "transport (接送) offered" in found
+    assert "<strong>1</strong> of 1 places left" in found
