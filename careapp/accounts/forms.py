@@ -11,6 +11,23 @@ MAX_PASSWORD = 200
 PHONE = Regexp(r"^[0-9+\- ]*$", message="Use digits only, for example 13912345678.")
 
 
+def login_field(label: str = "Mobile number or e-mail") -> StringField:
+    """The login of a new account (each form calls these in its class body, so fields keep their order)."""
+    return StringField(label, [InputRequired("Please give a mobile number or e-mail."), Length(max=120)],
+                       description="You will use it to log in.", render_kw={"autocomplete": "username"})
+
+
+def new_password_field() -> PasswordField:
+    return PasswordField("Password", [InputRequired("Please choose a password."), Length(max=MAX_PASSWORD)],
+                         description="At least 8 characters.", render_kw={"autocomplete": "new-password"})
+
+
+def confirm_password_field() -> PasswordField:
+    return PasswordField("Password again", [InputRequired("Please type the password again."),
+                                            EqualTo("password", "The two passwords are not the same.")],
+                         render_kw={"autocomplete": "new-password"})
+
+
 class LoginForm(PageForm):
     login = StringField("Mobile number or e-mail", [InputRequired("Please give your mobile number or e-mail.")],
                         render_kw={"autocomplete": "username"})
@@ -23,14 +40,9 @@ class LoginForm(PageForm):
 class RegisterForm(PageForm):
     name = StringField("Your family's name", [InputRequired("Please give your name."), Length(max=100)],
                        description="For example 李家 or your own name.")
-    login = StringField("Mobile number or e-mail", [InputRequired("Please give a mobile number or e-mail."),
-                                                    Length(max=120)],
-                        description="You will use it to log in.", render_kw={"autocomplete": "username"})
-    password = PasswordField("Password", [InputRequired("Please choose a password."), Length(max=MAX_PASSWORD)],
-                             description="At least 8 characters.", render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Password again", [InputRequired("Please type the password again."),
-                                               EqualTo("password", "The two passwords are not the same.")],
-                            render_kw={"autocomplete": "new-password"})
+    login = login_field()
+    password = new_password_field()
+    confirm = confirm_password_field()
     building_id = IdSelectField("Your building", placeholder="Choose your building",
                                 message="Please choose your building.")
     unit = StringField("Flat or room (optional)", [Optional(), Length(max=50)])

@@ -1,10 +1,10 @@
 """Forms of partner administration: registering a partner, its profile, rooms, and declining a registration."""
 from __future__ import annotations
 
-from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField, TelField, TextAreaField
-from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TelField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from careapp.accounts.forms import MAX_PASSWORD, PHONE
+from careapp.accounts.forms import PHONE, confirm_password_field, login_field, new_password_field
 from careapp.pages import LABELS, PageForm, options
 from careapp.partners.admin_services import (DESCRIPTION_MAX, MAX_SEATS, NAME_MAX, PHONE_MAX, REASON_MAX,
                                              ROOM_NAME_MAX, ROOM_PURPOSE_MAX)
@@ -26,14 +26,9 @@ class PartnerRegistrationForm(PageForm):
     description = TextAreaField("What you offer (optional)", [Optional(), Length(max=DESCRIPTION_MAX)])
     manager_name = StringField("Your name", [InputRequired("Please give your name."), Length(max=100)],
                                description="You will manage the organisation's services and staff in careapp.")
-    login = StringField("Your mobile number or e-mail", [InputRequired("Please give a mobile number or e-mail."),
-                                                         Length(max=120)],
-                        description="You will use it to log in.", render_kw={"autocomplete": "username"})
-    password = PasswordField("Password", [InputRequired("Please choose a password."), Length(max=MAX_PASSWORD)],
-                             description="At least 8 characters.", render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Password again", [InputRequired("Please type the password again."),
-                                               EqualTo("password", "The two passwords are not the same.")],
-                            render_kw={"autocomplete": "new-password"})
+    login = login_field("Your mobile number or e-mail")
+    password = new_password_field()
+    confirm = confirm_password_field()
     submit = SubmitField("Register the organisation")
 
 
