@@ -4,7 +4,7 @@ District staff acting for a household use the same pages (from the household pag
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -32,6 +32,7 @@ from careapp.households.queries import household_with_members
 from careapp.pages import (
     LABELS,
     WEEKDAYS,
+    PageForm,
     acting_user,
     flash_form_errors,
     form_page,
@@ -153,38 +154,36 @@ def _changed(change: EnrolmentChange, done: str) -> str:
     return text
 
 
-@bp.post("/<int:enrolment_id>/pause")
-@login_required
-def pause_enrolment(enrolment_id: int) -> Response:
+def _change(enrolment_id: int, form: PageForm, rule: Callable[[Enrolment], EnrolmentChange],
+            done: Callable[[], str]) -> Response:
+    """Pause, resume or end: check the form, run the rule, say what happened to the bookings, go back."""
     enrolment = _own_enrolment(enrolment_id)
-    form = PauseForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
         return _back(enrolment)
     try:
-        change = pause(enrolment.id, resumes_on=form.resumes_on.data, by=acting_user(), now=now())
+        change = rule(enrolment)
     except CareappError as error:
         show_refusal(error)
     else:
-        flash(_changed(change, f"paused, back on {form.resumes_on.data.isoformat()}"), "success")
+        flash(_changed(change, done()), "success")
     return _back(enrolment)
+
+
+@bp.post("/<int:enrolment_id>/pause")
+@login_required
+def pause_enrolment(enrolment_id: int) -> Response:
+    form = PauseForm()
+    return _change(enrolment_id, form,
+                   lambda enrolment: pause(enrolment.id, resumes_on=form.resumes_on.data, by=acting_user(), now=now()),
+                   lambda: f"paused, back on {form.resumes_on.data.isoformat()}")
 
 
 @bp.post("/<int:enrolment_id>/resume")
 @login_required
 def resume_enrolment(enrolment_id: int) -> Response:
-    enrolment = _own_enrolment(enrolment_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return _back(enrolment)
-    try:
-        change = resume(enrolment.id, by=acting_user(), now=now())
-    except CareappError as error:
-        show_refusal(error)
-    else:
-        flash(_changed(change, "started again"), "success")
-    return _back(enrolment)
+    return _change(enrolment_id, ActionForm(),
+                   lambda enrolment: resume(enrolment.id, by=acting_user(), now=now()), lambda: "started again")
 
 
 @bp.get("/<int:enrolment_id>/end")
@@ -198,16 +197,5 @@ def confirm_end(enrolment_id: int) -> ResponseReturnValue:
 @bp.post("/<int:enrolment_id>/end")
 @login_required
 def end_enrolment(enrolment_id: int) -> Response:
-    enrolment = _own_enrolment(enrolment_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return _back(enrolment)
-    try:
-        change = end(enrolment.id, by=acting_user(), now=now())
-    except CareappError as error:
-        show_refusal(error)
-    else:
-        flash(_changed(change, "ended"), "success")
-    return _back(enrolment)
-
+    return _change(enrolment_id, ActionForm(),
+                   lambda enrolment: end(enrolment.id, by=acting_user(), now=now()), lambda: "ended")
