@@ -16,12 +16,22 @@ from wtforms.validators import StopValidation, ValidationError
 
 from careapp.accounts.models import Role, User
 from careapp.booking.models import BookingStatus, EnrolmentStatus
+from careapp.core.db import db
 from careapp.core.errors import CareappError, Forbidden
 from careapp.core.validation import CONTROL_CHARACTERS, MAX_ID
 from careapp.households.models import DietTag, RecipientKind, SpecialGroup
 from careapp.meals.models import MealMode
-from careapp.partners.models import (ChildClass, FillPolicy, MealTime, PartnerKind, ServiceKind, SessionLength,
-                                     ShiftRole, SlotStatus)
+from careapp.partners.models import (
+    ChildClass,
+    FillPolicy,
+    MealTime,
+    PartnerKind,
+    PartnerOrganisation,
+    ServiceKind,
+    SessionLength,
+    ShiftRole,
+    SlotStatus,
+)
 
 # Refusals that are not the user's input to fix: they get the error page with their status.
 PAGE_STATUSES = frozenset({401, 403, 404, 503})
@@ -80,6 +90,13 @@ def require(allowed: bool, message: str = "You may not see or change this.") -> 
     """Object-level access: refuse with the 403 page (answers come from User's permission methods)."""
     if not allowed:
         raise Forbidden(message)
+
+
+def managed_partner(partner_id: int, message: str = "Only this partner's manager may do that.") -> PartnerOrganisation:
+    """Load a partner for one of its manager's pages (404 when there is none, 403 for anyone else)."""
+    partner = db.get_or_404(PartnerOrganisation, partner_id)
+    require(acting_user().manages_partner(partner.id), message)
+    return partner
 
 
 def household_page(user: User, household_id: int) -> str:

@@ -103,3 +103,13 @@ def meals(world, clock) -> MealScene:
 def at_local(clock, day: date, hour: int, minute: int = 0) -> datetime:
     clock.set(from_local(day, time(hour, minute)))
     return clock.now()
+
+
+@pytest.fixture
+def menu(meals):
+    """Two dishes on tomorrow's lunch menu: a low-salt soft fish (fish) and chicken with peanuts."""
+    partner = meals.world.care_centre.partner.id
+    fish = add_dish(partner, "清蒸鱼", "low_salt,soft", "鱼")
+    chicken = add_dish(partner, "宫保鸡丁", None, "花生")
+    put_on_menu(meals.lunch, meals.day, fish, chicken)
+    return fish, chicken

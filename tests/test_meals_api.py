@@ -8,22 +8,9 @@ from careapp.booking.models import Booking
 from careapp.households.models import SpecialGroup
 from careapp.meals.models import Dish, MealOrder
 from tests.api_helpers import bearer, call, error_of  # noqa: F401  (bearer: a fixture)
-from tests.meals_factories import meals  # noqa: F401  (a fixture)
-from tests.meals_factories import add_dish, at_local, far_family, put_on_menu, set_member
+from tests.meals_factories import meals, menu  # noqa: F401  (fixtures)
+from tests.meals_factories import add_dish, at_local, far_family, set_member
 from tests.page_helpers import count
-
-
-def ymd(day) -> str:
-    return day.strftime("%Y%m%d")
-
-
-@pytest.fixture
-def menu(meals):
-    partner = meals.world.care_centre.partner.id
-    fish = add_dish(partner, "清蒸鱼", "low_salt,soft", "鱼")
-    chicken = add_dish(partner, "宫保鸡丁", None, "花生")
-    put_on_menu(meals.lunch, meals.day, fish, chicken)
-    return fish, chicken
 
 
 # --- dishes and menus ---

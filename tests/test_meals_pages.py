@@ -11,18 +11,9 @@ from careapp.booking.models import Booking, BookingStatus
 from careapp.core.db import db
 from careapp.households.models import CareRecipient, DietTag, SpecialGroup
 from careapp.meals.models import Dish, MealMode, MealOrder, MenuItem
-from tests.meals_factories import meals  # noqa: F401  (a fixture)
+from tests.meals_factories import meals, menu  # noqa: F401  (fixtures)
 from tests.meals_factories import add_dish, at_local, far_family, put_on_menu, set_member
 from tests.page_helpers import count, follow, login, text
-
-
-@pytest.fixture
-def menu(meals):
-    partner = meals.world.care_centre.partner.id
-    fish = add_dish(partner, "清蒸鱼", "low_salt,soft", "鱼")
-    chicken = add_dish(partner, "宫保鸡丁", None, "花生")
-    put_on_menu(meals.lunch, meals.day, fish, chicken)
-    return fish, chicken
 
 
 def order_url(meals, **query):

@@ -19,20 +19,36 @@ from careapp.booking.queries import SlotAvailability
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import CareappError
+from careapp.core.exports import csv_response
 from careapp.core.timefmt import format_local, from_local, local_date
 from careapp.households.models import CareRecipient, Household, RecipientKind
 from careapp.households.queries import household_with_members, search_households
 from careapp.households.services import update_meal_needs
 from careapp.meals import queries
-from careapp.core.exports import csv_response
-from careapp.meals.forms import CopyWeekForm, DishEditForm, DishForm, MealNeedsForm, MenuForm, OrderForm
+from careapp.meals.forms import (
+    CopyWeekForm,
+    DishEditForm,
+    DishForm,
+    MealNeedsForm,
+    MenuForm,
+    OrderForm,
+)
 from careapp.meals.models import Dish, MealMode, MealOrder
 from careapp.meals.policy import MealPolicy, delivery_reach, meal_of, meal_order_of
 from careapp.meals.pricing import Subsidy, meal_price_fen, subsidy_for, yuan
 from careapp.meals.services import copy_week, create_dish, set_menu, update_dish
-from careapp.pages import (LABELS, acting_user, flash_form_errors, form_page, household_page, render, require,
-                           show_refusal)
-from careapp.partners.models import PartnerOrganisation, Service, ServiceKind, Slot
+from careapp.pages import (
+    LABELS,
+    acting_user,
+    flash_form_errors,
+    form_page,
+    household_page,
+    managed_partner,
+    render,
+    require,
+    show_refusal,
+)
+from careapp.partners.models import Service, ServiceKind, Slot
 
 bp = Blueprint("meals", __name__, url_prefix="/meals")
 
@@ -62,16 +78,10 @@ def _yuan_filter(fen: int | None) -> str:
 
 # --- dishes (the partner's manager) ---
 
-def _managed_partner(partner_id: int) -> PartnerOrganisation:
-    partner = db.get_or_404(PartnerOrganisation, partner_id)
-    require(acting_user().manages_partner(partner.id), MANAGERS_ONLY)
-    return partner
-
-
 @bp.route("/partners/<int:partner_id>/dishes", methods=["GET", "POST"])
 @login_required
 def dishes(partner_id: int) -> ResponseReturnValue:
-    partner = _managed_partner(partner_id)
+    partner = managed_partner(partner_id, MANAGERS_ONLY)
     form = DishForm()
 
     def add() -> tuple[str, str]:
@@ -85,7 +95,7 @@ def dishes(partner_id: int) -> ResponseReturnValue:
 @bp.route("/partners/<int:partner_id>/dishes/edit", methods=["GET", "POST"])
 @login_required
 def edit_dish(partner_id: int) -> ResponseReturnValue:
-    partner = _managed_partner(partner_id)
+    partner = managed_partner(partner_id, MANAGERS_ONLY)
     dish_id = member_option_id(request.args.get("dish"))
     dish = db.session.get(Dish, dish_id) if dish_id is not None else None
     if dish is None or dish.partner_id != partner.id:
@@ -112,7 +122,7 @@ def _monday(day: date) -> date:
 @bp.get("/partners/<int:partner_id>/menus")
 @login_required
 def menus(partner_id: int) -> ResponseReturnValue:
-    partner = _managed_partner(partner_id)
+    partner = managed_partner(partner_id, MANAGERS_ONLY)
     today = local_date(now())
     monday = _monday(parse_day(request.args.get("week")) or today)
     return render("meals/menus.html", partner=partner, monday=monday, today=today,

@@ -18,13 +18,32 @@ from careapp.core.errors import CareappError
 from careapp.core.timefmt import format_local, from_local, local_date
 from careapp.households.models import RecipientKind
 from careapp.households.queries import authorised_adults_for
-from careapp.pages import acting_user, flash_form_errors, form_page, render, require, show_refusal
-from careapp.partners.forms import (CapacityForm, PartnerAccountForm, ServiceForm, ServicePointForm, SlotForm,
-                                   WeeklyPatternForm)
+from careapp.pages import (
+    acting_user,
+    flash_form_errors,
+    form_page,
+    managed_partner,
+    render,
+    require,
+    show_refusal,
+)
+from careapp.partners.forms import (
+    CapacityForm,
+    PartnerAccountForm,
+    ServiceForm,
+    ServicePointForm,
+    SlotForm,
+    WeeklyPatternForm,
+)
 from careapp.partners.models import PartnerOrganisation, Service, Slot
 from careapp.partners.queries import partner_with_services
 from careapp.partners.roster_forms import CheckInForm, CheckOutForm
-from careapp.partners.services import add_service_point, add_weekly_pattern, create_service, create_slot
+from careapp.partners.services import (
+    add_service_point,
+    add_weekly_pattern,
+    create_service,
+    create_slot,
+)
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 
@@ -56,12 +75,6 @@ def dashboard(partner_id: int) -> ResponseReturnValue:
     return render("partners/dashboard.html", partner=partner, rows=rows, manages=user.manages_partner(partner_id))
 
 
-def _managed_partner(partner_id: int) -> PartnerOrganisation:
-    partner = db.get_or_404(PartnerOrganisation, partner_id)
-    require(acting_user().manages_partner(partner.id), MANAGERS_ONLY)
-    return partner
-
-
 def _managed_service(service_id: int) -> Service:
     service = db.get_or_404(Service, service_id)
     require(acting_user().manages_partner(service.partner_id), MANAGERS_ONLY)
@@ -71,7 +84,7 @@ def _managed_service(service_id: int) -> Service:
 @bp.route("/<int:partner_id>/services/new", methods=["GET", "POST"])
 @login_required
 def new_service(partner_id: int) -> ResponseReturnValue:
-    partner = _managed_partner(partner_id)
+    partner = managed_partner(partner_id, MANAGERS_ONLY)
     form = ServiceForm()
     form.service_point_id.set_options([(point.id, f"{point.name} ({point.address})")
                                        for point in partner.service_points])
