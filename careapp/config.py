@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 from datetime import time
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -123,6 +123,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "REGISTER_RATE_LIMIT": env.get("CAREAPP_REGISTER_RATE_LIMIT", "10 per hour"),
         # Care rules (DOMAIN.md settings).
         "DAYCARE_MIN_AGE": _int(env, "CAREAPP_DAYCARE_MIN_AGE", 60),
+        # How many days ahead the scheduler keeps every weekly pattern's slots open.
+        "OPEN_DAYS_AHEAD": _int(env, "CAREAPP_OPEN_DAYS_AHEAD", 14),
         # Meal help: no order, change or cancellation after these local times on the meal's day.
         "MEAL_LUNCH_CUTOFF": _clock_time(env, "CAREAPP_MEAL_LUNCH_CUTOFF", "09:00"),
         "MEAL_DINNER_CUTOFF": _clock_time(env, "CAREAPP_MEAL_DINNER_CUTOFF", "14:00"),

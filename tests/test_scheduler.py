@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
+import sqlalchemy as sa
 from apscheduler.triggers.interval import IntervalTrigger
 
 from careapp import create_app
 from careapp.booking import engine
 from careapp.booking.models import Booking, BookingStatus, EndReason
-from careapp.core.db import db
+from careapp.core.db import db, write_transaction
+from careapp.core.timefmt import local_date
+from careapp.enrolments.services import enrol
+from careapp.partners.models import PartnerOrganisation, Service, Slot
+from careapp.partners.services import add_weekly_pattern
 from careapp.scheduler import runner
-from careapp.scheduler.jobs import expire_offers_job
+from careapp.scheduler.jobs import expire_offers_job, no_shows_job, open_slots_job
 from tests.factories import make_family, make_slot
 
 
@@ -58,7 +63,7 @@ def test_the_runner_runs_a_job_in_its_own_app_context_at_the_app_clock(app, offe
 def test_jobs_have_fixed_ids_intervals_and_never_pile_up(app):
     scheduler = runner.build_background_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {job.id for job in runner.SCHEDULE} == {"expire_offers"}
+    assert set(jobs) == {job.id for job in runner.SCHEDULE} == {"expire_offers", "open_slots", "no_shows"}
     for planned in runner.SCHEDULE:
         job = jobs[planned.id]
         assert isinstance(job.trigger, IntervalTrigger)
@@ -73,7 +78,7 @@ def test_adding_the_jobs_again_replaces_them(app):
     scheduler.start(paused=True)
     try:
         runner.add_jobs(scheduler, app)
-        assert sorted(job.id for job in scheduler.get_jobs()) == ["expire_offers"]
+        assert sorted(job.id for job in scheduler.get_jobs()) == ["expire_offers", "no_shows", "open_slots"]
     finally:
         scheduler.shutdown()
 
@@ -99,3 +104,73 @@ def test_a_web_app_never_starts_a_scheduler(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="RUN_SCHEDULER is off"):
         runner.start_in_process(app)
     assert "APScheduler" not in {thread.name for thread in threading.enumerate()}
+
+
+# --- keeping slots open, and standing enrolments in them ---
+
+def _slots_of(service) -> list[Slot]:
+    db.session.rollback()
+    return db.session.scalars(sa.select(Slot).where(Slot.service_id == service.id).order_by(Slot.starts_at)).all()
+
+
+@pytest.fixture
+def every_day(world, clock):
+    """Day care every day at 08:30, opened 14 days ahead when the pattern is made."""
+    add_weekly_pattern(service_id=world.daycare.id, weekdays=list(range(7)), start_time=time(8, 30),
+                       end_time=time(11, 30), valid_from=local_date(clock.now()), by=world.care_centre.manager,
+                       now=clock.now())
+    return world.daycare
+
+
+def test_open_slots_job_keeps_each_pattern_open_two_weeks_ahead_and_never_twice(every_day, clock):
+    first = _slots_of(every_day)
+    assert local_date(first[-1].starts_at) == local_date(clock.now()) + timedelta(days=14)
+    assert open_slots_job(clock.now()) == 0
+    clock.advance(days=7)
+    assert open_slots_job(clock.now()) == 7
+    assert open_slots_job(clock.now()) == 0
+    slots = _slots_of(every_day)
+    starts = [slot.starts_at for slot in slots]
+    assert len(starts) == len(set(starts)) == len(first) + 7
+    assert local_date(slots[-1].starts_at) == local_date(clock.now()) + timedelta(days=14)
+
+
+def test_open_slots_job_books_standing_enrolments_into_the_new_slots(world, every_day, clock):
+    elder = world.family.add_elder(clock.now())
+    enrol(elder.id, every_day.id, list(range(7)), starts_on=local_date(clock.now()), by=world.family.user,
+          now=clock.now())
+    clock.advance(days=7)
+    opened = open_slots_job(clock.now())
+    booked = db.session.scalars(sa.select(Booking).join(Slot, Slot.id == Booking.slot_id).where(
+        Booking.recipient_id == elder.id, Slot.starts_at > clock.now() + timedelta(days=7))).all()
+    assert opened == 7 and len(booked) == 7
+    assert all(b.enrolment_id is not None and b.booked_by_id is None for b in booked)
+
+
+def test_open_slots_job_leaves_inactive_services_and_unapproved_partners_alone(world, every_day, clock):
+    with write_transaction():
+        db.session.get(Service, every_day.id).active = False
+    clock.advance(days=7)
+    assert open_slots_job(clock.now()) == 0
+    with write_transaction():
+        db.session.get(Service, every_day.id).active = True
+        db.session.get(PartnerOrganisation, every_day.partner_id).approved = False
+    assert open_slots_job(clock.now()) == 0
+
+
+def test_open_days_ahead_is_a_setting(app, world, clock):
+    app.config["OPEN_DAYS_AHEAD"] = 3  # each test has its own copy of the settings
+    add_weekly_pattern(service_id=world.daycare.id, weekdays=list(range(7)), start_time=time(8, 30),
+                       end_time=time(11, 30), valid_from=local_date(clock.now()), by=world.care_centre.manager,
+                       now=clock.now())
+    assert local_date(_slots_of(world.daycare)[-1].starts_at) == local_date(clock.now()) + timedelta(days=3)
+
+
+def test_no_shows_job_marks_who_never_came_once_the_slot_has_ended(world, clock):
+    slot = make_slot(world.daycare, world.care_centre.manager, clock.now())
+    elder = world.family.add_elder(clock.now())
+    booking = engine.book(slot.id, elder.id, by=world.family.user, now=clock.now()).booking
+    assert no_shows_job(slot.ends_at - timedelta(minutes=1)) == 0
+    assert no_shows_job(slot.ends_at) == 1
+    assert status(booking) == (BookingStatus.no_show, None)
+    assert no_shows_job(slot.ends_at) == 0

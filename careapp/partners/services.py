@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from careapp.accounts.models import User
 from careapp.booking.policies import policy_for
@@ -12,14 +14,23 @@ from careapp.childcare.staffing import staffed_places_for
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.timefmt import from_local, local_date
 from careapp.core.validation import check_coordinates, require_name
-from careapp.core.timefmt import from_local
 from careapp.enrolments.services import book_enrolments
-from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisation, Room, Service, ServiceKind,
-                                     ServicePoint, SessionLength, Slot, SlotPattern, SlotStatus)
+from careapp.partners.models import (
+    FillPolicy,
+    PartnerKind,
+    PartnerOrganisation,
+    Room,
+    Service,
+    ServiceKind,
+    ServicePoint,
+    SessionLength,
+    Slot,
+    SlotPattern,
+    SlotStatus,
+)
 
-# How far ahead a new weekly pattern opens slots at once (the scheduler keeps it topped up).
-DEFAULT_OPEN_DAYS = 14
 # Upper bounds of a service's settings: anything longer is a slip of the keyboard, and a far-off
 # cutoff or offer expiry would push datetime arithmetic past the year 9999.
 MAX_CUTOFF_MINUTES = 60 * 24 * 60
@@ -248,8 +259,9 @@ def _new_slot(service: Service, starts_at: datetime, ends_at: datetime, capacity
 
 def add_weekly_pattern(*, service_id: int, weekdays: list[int], start_time: time, end_time: time,
                        valid_from: date, by: User, now: datetime, capacity: int | None = None,
-                       valid_until: date | None = None, open_days: int = DEFAULT_OPEN_DAYS) -> list[SlotPattern]:
-    """A weekly recurring slot on the given weekdays (0 = Monday), opened at once for ``open_days``."""
+                       valid_until: date | None = None, open_days: int | None = None) -> list[SlotPattern]:
+    """A weekly recurring slot on the given weekdays (0 = Monday), opened at once for ``open_days``
+    (default: the OPEN_DAYS_AHEAD setting, as far as the scheduler keeps every pattern open)."""
     if not weekdays or any(day not in range(7) for day in weekdays):
         raise BadInput("Choose at least one weekday.", fields={"weekdays": "0 (Mon) to 6 (Sun)"})
     if end_time <= start_time:
@@ -271,7 +283,9 @@ def add_weekly_pattern(*, service_id: int, weekdays: list[int], start_time: time
                          after={"weekday": weekday, "start_time": start_time.isoformat(),
                                 "end_time": end_time.isoformat(), "capacity": capacity})
             patterns.append(pattern)
-        through = now.date() + timedelta(days=open_days)
+        if open_days is None:
+            open_days = current_app.config["OPEN_DAYS_AHEAD"]
+        through = local_date(now) + timedelta(days=open_days)
         opened = [slot.id for pattern in patterns
                   for slot in open_pattern_slots(pattern, through=through, now=now, by=by)]
     _book_standing_enrolments(opened, now=now)
@@ -284,7 +298,7 @@ def open_pattern_slots(pattern: SlotPattern, *, through: date, now: datetime, by
     Call inside a write transaction; the scheduler calls it for every pattern.
     """
     last = through if pattern.valid_until is None else min(through, pattern.valid_until)
-    day = max(pattern.valid_from, now.date())
+    day = max(pattern.valid_from, local_date(now))
     day += timedelta(days=(pattern.weekday - day.weekday()) % 7)
     opened = []
     while day <= last:
@@ -295,4 +309,33 @@ def open_pattern_slots(pattern: SlotPattern, *, through: date, now: datetime, by
                          after={"starts_at": starts_at, "pattern_id": pattern.id})
             opened.append(slot)
         day += timedelta(days=7)
+    return opened
+
+
+def open_coming_slots(*, now: datetime, days: int) -> list[int]:
+    """Open every weekly pattern's slots up to ``days`` local days ahead, then book standing enrolments into
+    the new ones. (The scheduler's job; safe to run again: a service never gets two slots at one start.)
+
+    Only patterns of active services of approved partners are opened. Each pattern is its own short
+    transaction, so one partner's trouble never holds up the others; a slot another process opened at the
+    same moment is left to it.
+    """
+    today = local_date(now)
+    pattern_ids = db.session.scalars(
+        sa.select(SlotPattern.id).join(Service, Service.id == SlotPattern.service_id)
+        .join(PartnerOrganisation, PartnerOrganisation.id == Service.partner_id)
+        .where(Service.active.is_(True), PartnerOrganisation.approved.is_(True),
+               sa.or_(SlotPattern.valid_until.is_(None), SlotPattern.valid_until >= today))
+        .order_by(SlotPattern.id)).all()
+    db.session.rollback()  # end the read; each pattern gets its own write transaction
+    opened: list[int] = []
+    for pattern_id in pattern_ids:
+        try:
+            with write_transaction():
+                pattern = db.session.get(SlotPattern, pattern_id)
+                opened += [slot.id for slot in open_pattern_slots(pattern, through=today + timedelta(days=days),
+                                                                  now=now, by=None)]
+        except IntegrityError:
+            continue  # another scheduler opened these slots first (the unique service + start)
+    _book_standing_enrolments(opened, now=now)
     return opened

@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from careapp.core.clock import now
-from careapp.scheduler.jobs import expire_offers_job
+from careapp.scheduler.jobs import expire_offers_job, no_shows_job, open_slots_job
 
 # Where the running in-process scheduler is kept on the app.
 EXTENSION_KEY = "careapp.scheduler"
@@ -38,6 +38,8 @@ class ScheduledJob:
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("expire_offers", expire_offers_job, every=timedelta(minutes=1),
                  misfire_grace=timedelta(seconds=30)),
+    ScheduledJob("open_slots", open_slots_job, every=timedelta(hours=1), misfire_grace=timedelta(minutes=30)),
+    ScheduledJob("no_shows", no_shows_job, every=timedelta(minutes=15), misfire_grace=timedelta(minutes=5)),
 )
 
 
