@@ -200,3 +200,14 @@ def test_the_api_takes_and_shows_the_settings(client, world, bearer):
     lunch = next(s for p in listed for s in p["services"] if s["name"] == "午餐")
     assert lunch["meal"] == "lunch"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ServicePoint)) >= 1
+
+
+def test_a_meal_service_refuses_cutoff_minutes_it_would_ignore(world, clock):
+    """Meal orders close at the sub-district's meal cutoffs; minutes before the meal would be silently ignored."""
+    point_id = world.care_centre.partner.service_points[0].id
+    for name in ("booking_cutoff_minutes", "cancel_cutoff_minutes"):
+        with pytest.raises(BadInput) as refused:
+            create_service(partner_id=world.care_centre.partner.id, kind=ServiceKind.meal, name=f"晚餐{name}",
+                           capacity=10, service_point_id=point_id, by=world.care_centre.manager, now=clock.now(),
+                           meal=MealTime.dinner, **{name: 60})
+        assert refused.value.fields == {name: "not for meal help"}

@@ -77,7 +77,8 @@ class ServiceForm(PageForm):
                                                                    NumberRange(1, MAX_OFFER_HOURS, f"From 1 to {MAX_OFFER_HOURS} hours.")],
                                default=24)
     booking_cutoff_minutes = optional_number("Booking closes this many minutes before the start", 0,
-                                             MAX_CUTOFF_MINUTES, "Leave empty for the usual rule of this kind.")
+                                             MAX_CUTOFF_MINUTES, "Leave empty for the usual rule of this kind. "
+                                             "Meal help always closes at the meal cutoff (09:00 lunch, 14:00 dinner).")
     cancel_cutoff_minutes = optional_number("Cancelling closes this many minutes before the start", 0,
                                             MAX_CUTOFF_MINUTES, "Leave empty for the usual rule of this kind.")
     min_age_years = optional_number("Youngest age in years (optional)", 0, 150)

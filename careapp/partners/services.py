@@ -164,6 +164,14 @@ def _check_kind_settings(settings: dict, kind: ServiceKind) -> None:
             raise BadInput(f"{SETTING_NAMES[name]} is a setting of {which} only.", fields={name: "not for this kind"})
     if kind == ServiceKind.meal and settings.get("meal") is None:
         raise BadInput("Say which meal this is: lunch or dinner.", fields={"meal": "required for meal help"})
+    if kind == ServiceKind.meal:
+        # Meal orders close at the sub-district's meal cutoffs (MEAL_LUNCH_CUTOFF, MEAL_DINNER_CUTOFF), not at
+        # minutes before the meal: a number here would be silently ignored, so it is refused.
+        for name in ("booking_cutoff_minutes", "cancel_cutoff_minutes"):
+            if settings.get(name) is not None:
+                raise BadInput("Meal orders close at the meal cutoff the sub-district sets (09:00 for lunch, "
+                               "14:00 for dinner by default), not at minutes before the meal.",
+                               fields={name: "not for meal help"})
     session = settings.get("session_length")
     if session is not None and session not in SESSION_LENGTHS[kind]:
         allowed = ", ".join(length.value for length in SESSION_LENGTHS[kind])
