@@ -202,12 +202,13 @@ def test_demo_migrates_loads_and_serves_with_the_scheduler_in_process(fresh_app,
     def run_simple(host, port, application, **options):
         scheduler = application.extensions[runner.EXTENSION_KEY]
         served.update(host=host, port=port, options=options, scheduler_running=scheduler.running,
-                      jobs=[job.id for job in scheduler.get_jobs()])
+                      jobs=sorted(job.id for job in scheduler.get_jobs()))
 
     monkeypatch.setattr(cli, "run_simple", run_simple)
     result = fresh_app.test_cli_runner().invoke(args=["demo", "--host", "127.0.0.1", "--port", "5077"])
     assert result.exit_code == 0, result.output
-    assert served == {"host": "127.0.0.1", "port": 5077, "scheduler_running": True, "jobs": ["expire_offers"],
+    assert served == {"host": "127.0.0.1", "port": 5077, "scheduler_running": True,
+                      "jobs": sorted(job.id for job in runner.SCHEDULE),
                       "options": {"threaded": True, "use_reloader": False, "use_debugger": False}}
     assert not fresh_app.extensions[runner.EXTENSION_KEY].running  # stopped with the server
     assert "http://127.0.0.1:5077/" in result.output and "admin@zhelu.example" in result.output
