@@ -55,7 +55,6 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,  # noqa: A002
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
-        self.regex = _digits_up_to(MAX_ID)
 
 
 def wants_json() -> bool:

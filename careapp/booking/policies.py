@@ -34,10 +34,14 @@ class ServicePolicy:
 
     # --- eligibility ---
 
+    def serves(self, kind: RecipientKind) -> bool:
+        """Whether this kind of care is for elders, children or both (pages offer only those members)."""
+        return self.recipient_kinds is None or kind in self.recipient_kinds
+
     def check_eligible(self, recipient: CareRecipient, slot: Slot, settings: Mapping[str, Any]) -> None:
         """Raise ``ineligible`` naming the first rule the recipient fails on the slot's date."""
         service = slot.service
-        if self.recipient_kinds is not None and recipient.kind not in self.recipient_kinds:
+        if not self.serves(recipient.kind):
             wanted = " or ".join(sorted(k.value for k in self.recipient_kinds))
             raise ineligible("recipient_kind", f"{service.name} is for {wanted} members only.")
         day = local_date(slot.starts_at)

@@ -84,11 +84,10 @@ def _households_to_choose_from(user: User) -> tuple[list[Household], ResidentSea
 
 def _member_options(households: list[Household], kind: ServiceKind, user: User) -> list[tuple[int, str]]:
     """Only the members this kind of care serves (the engine still checks every rule on booking)."""
-    served = policy_for(kind).recipient_kinds
+    policy = policy_for(kind)
     return [(member.id, member.name if user.role == Role.family else
              f"{member.name} - {household.name}, {household.building.name} {household.unit or ''}".strip())
-            for household in households for member in household.members
-            if served is None or member.kind in served]
+            for household in households for member in household.members if policy.serves(member.kind)]
 
 
 @bp.post("/slots/<int:slot_id>/book")

@@ -16,7 +16,7 @@ from careapp.core.db import db
 from careapp.households.models import CareRecipient
 from careapp.households.queries import search_households
 from careapp.pages import acting_user, form_page, render, require
-from careapp.partners.models import PartnerKind, PartnerOrganisation, ServiceKind
+from careapp.partners.models import PartnerKind, PartnerOrganisation
 from careapp.partners.services import create_partner
 
 bp = Blueprint("community", __name__, url_prefix="/community")
@@ -67,10 +67,6 @@ def book_for_member(member_id: int) -> ResponseReturnValue:
     """Pick a slot for one resident: the upcoming open slots of the kinds of care that serve them."""
     member = db.get_or_404(CareRecipient, member_id)
     rows = [row for row in queries.find_slots(now=now())
-            if _serves(row.service.kind, member)]
+            if policy_for(row.service.kind).serves(member.kind)]
     return render("community/book_for_member.html", member=member, rows=rows, back=request.path)
 
-
-def _serves(kind: ServiceKind, member: CareRecipient) -> bool:
-    served = policy_for(kind).recipient_kinds
-    return served is None or member.kind in served

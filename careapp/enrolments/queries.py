@@ -45,12 +45,7 @@ def enrolable_services(kinds: set[RecipientKind]) -> list[Service]:
         .where(Service.active.is_(True), PartnerOrganisation.approved.is_(True))
         .options(contains_eager(Service.partner))
         .order_by(Service.kind, PartnerOrganisation.name, Service.name, Service.id)).unique()
-    return [service for service in services if _serves(service, kinds)]
-
-
-def _serves(service: Service, kinds: set[RecipientKind]) -> bool:
-    served = policy_for(service.kind).recipient_kinds
-    return served is None or bool(served & kinds)
+    return [service for service in services if any(policy_for(service.kind).serves(kind) for kind in kinds)]
 
 
 @dataclass(frozen=True)

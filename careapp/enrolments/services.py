@@ -23,12 +23,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
 from flask import current_app
 
 from careapp.accounts.models import User
 from careapp.booking import engine
 from careapp.booking.models import Booking, BookingStatus, Enrolment, EnrolmentStatus
-from careapp.booking.policies import ineligible, policy_for
+from careapp.booking.policies import policy_for
 from careapp.core import audit
 from careapp.core.db import db, in_write_transaction, lock_for_update, write_transaction
 from careapp.core.errors import (
@@ -160,12 +161,8 @@ def _check_service_takes(service: Service, recipient: CareRecipient, starts_on: 
     if not (service.active and service.partner.approved):
         raise RuleRefused(f"{service.name} is not taking bookings.", code="service_unavailable")
     policy = policy_for(service.kind)
-    if policy.recipient_kinds is not None and recipient.kind not in policy.recipient_kinds:
-        wanted = " or ".join(sorted(kind.value for kind in policy.recipient_kinds))
-        raise ineligible("recipient_kind", f"{service.name} is for {wanted} members only; "
-                                           f"{recipient.name} cannot be enrolled.")
-    # The kind's own rules (age, ability level) as they stand on the first day; later days are checked
-    # again as each slot is booked (a child may grow out of a class).
+    # The kind's own rules (who it serves, age, ability level) as they stand on the first day; later days
+    # are checked again as each slot is booked (a child may grow out of a class).
     first = from_local(starts_on, start_time or time(12, 0))
     policy.check_eligible(recipient, Slot(service=service, starts_at=first, ends_at=first + timedelta(hours=1),
                                           capacity=0), current_app.config)
@@ -429,6 +426,7 @@ def _cancel_pending(enrolment: Enrolment, *, by: User, now: datetime, before: da
     order (the one lock order). Runs inside the caller's transaction: all of them go, or none."""
     stmt = (sa.select(Booking).join(Slot, Slot.id == Booking.slot_id)
             .where(Booking.enrolment_id == enrolment.id, Booking.status.in_(engine.PENDING), Slot.starts_at > now)
+            .options(contains_eager(Booking.slot).joinedload(Slot.service))
             .order_by(Booking.slot_id))
     if before is not None:
         stmt = stmt.where(Slot.starts_at < before)
@@ -436,10 +434,14 @@ def _cancel_pending(enrolment: Enrolment, *, by: User, now: datetime, before: da
         stmt = stmt.where(Slot.starts_at >= after)
     cancelled, kept = 0, []
     for booking in db.session.scalars(stmt).all():
-        policy = policy_for(booking.slot.service.kind)
-        if booking.status == BookingStatus.confirmed and now >= policy.cancellation_closes_at(booking.slot):
-            kept.append(booking)
-            continue
+        if booking.status == BookingStatus.confirmed:
+            # The kind's own cancellation rule, asked before engine.cancel, which would refuse the same way
+            # but inside this transaction (where a refusal would undo the whole pause).
+            try:
+                policy_for(booking.slot.service.kind).check_cancellation_open(booking.slot, now)
+            except RuleRefused:
+                kept.append(booking)
+                continue
         engine.cancel(booking.id, by=by, now=now)
         cancelled += 1
     return cancelled, kept

@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 
 from careapp.booking.forms import member_option_id
 from careapp.booking.models import Enrolment
-from careapp.booking.policies import policy_for
 from careapp.core.clock import now
 from careapp.core.errors import CareappError
 from careapp.core.timefmt import local_date
@@ -67,10 +66,6 @@ def _pick(rows: Sequence, raw: str | None):
     chosen = member_option_id(raw)
     return next((row for row in rows if row.id == chosen), None)
 
-
-def _serves(service: Service, member: CareRecipient) -> bool:
-    served = policy_for(service.kind).recipient_kinds
-    return served is None or member.kind in served
 
 
 @bp.route("/households/<int:household_id>/new", methods=["GET", "POST"])

@@ -34,7 +34,8 @@ from careapp.meals.forms import (
     OrderForm,
 )
 from careapp.meals.models import Dish, MealMode, MealOrder
-from careapp.meals.policy import MealPolicy, delivery_reach, meal_of, meal_order_of
+from careapp.booking.policies import policy_for
+from careapp.meals.policy import delivery_reach, meal_of, meal_order_of
 from careapp.meals.pricing import Subsidy, meal_price_fen, subsidy_for, yuan
 from careapp.meals.services import copy_week, create_dish, set_menu, update_dish
 from careapp.pages import (
@@ -55,7 +56,7 @@ bp = Blueprint("meals", __name__, url_prefix="/meals")
 MANAGERS_ONLY = "Only this partner's manager may change its dishes and menus."
 NOT_YOUR_PARTNER = "These sheets are for this partner's staff."
 FAMILIES_ONLY = "Only families and community staff order meals."
-POLICY = MealPolicy()
+POLICY = policy_for(ServiceKind.meal)
 
 
 def can_order(user: User) -> bool:

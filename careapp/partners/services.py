@@ -308,10 +308,14 @@ def open_pattern_slots(pattern: SlotPattern, *, through: date, now: datetime, by
     last = through if pattern.valid_until is None else min(through, pattern.valid_until)
     day = max(pattern.valid_from, local_date(now))
     day += timedelta(days=(pattern.weekday - day.weekday()) % 7)
+    # The service's starts already taken in the range, read once (the hourly job runs this for every pattern).
+    taken = set(db.session.scalars(sa.select(Slot.starts_at).where(
+        Slot.service_id == pattern.service_id, Slot.starts_at >= from_local(day, time.min),
+        Slot.starts_at < from_local(last + timedelta(days=1), time.min))))
     opened = []
     while day <= last:
         starts_at, ends_at = from_local(day, pattern.start_time), from_local(day, pattern.end_time)
-        if starts_at > now and not _slot_exists(pattern.service_id, starts_at):
+        if starts_at > now and starts_at not in taken:
             slot = _new_slot(pattern.service, starts_at, ends_at, pattern.capacity, now, pattern)
             audit.record("slot.created", slot, actor=by, now=now,
                          after={"starts_at": starts_at, "pattern_id": pattern.id})
