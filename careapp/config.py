@@ -29,14 +29,35 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     return default if value is None else value.strip().lower() not in FALSE_WORDS
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int | None = None) -> int:
     value = env.get(name)
     if value is None or value.strip() == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {value!r}") from None
+    if low is not None and number < low:
+        raise SystemExit(f"{name} must be at least {low}, not {number}")
+    return number
+
+
+def _reminder_leads(env: Mapping[str, str], name: str, default: str) -> tuple:
+    from careapp.notifications.reminders import parse_leads
+
+    text = env.get(name) or default
+    try:
+        return parse_leads(text)
+    except ValueError as error:
+        raise SystemExit(f"{name}: {error}") from None
+
+
+def _job_intervals(env: Mapping[str, str]) -> dict[str, int]:
+    """Seconds between runs of each scheduled job: CAREAPP_JOB_<ID>_SECONDS, e.g. CAREAPP_JOB_REMINDERS_SECONDS."""
+    from careapp.scheduler.jobs import DEFAULT_INTERVALS
+
+    return {job: _int(env, f"CAREAPP_JOB_{job.upper()}_SECONDS", seconds, low=1)
+            for job, seconds in DEFAULT_INTERVALS.items()}
 
 
 def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
@@ -135,6 +156,21 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         # Subsidy per meal by age tier (lowest age of the tier: yuan), and the extra for special groups.
         "MEAL_SUBSIDY_TIERS": _age_tiers(env, "CAREAPP_MEAL_SUBSIDY_TIERS", "60:1,70:2,80:3"),
         "MEAL_SPECIAL_SUBSIDY": _special_groups(env, "CAREAPP_MEAL_SPECIAL_SUBSIDY", "dibao:2,tekun:3,shineng:2"),
+        # The scheduler (see careapp/scheduler): reminder lead times, how often each job runs, the
+        # active scheduler's lease on SQLite, and how long a failing message keeps being retried.
+        "REMINDERS": _reminder_leads(env, "CAREAPP_REMINDERS", "eve@18:00,1h"),
+        "JOB_INTERVALS": _job_intervals(env),
+        "SCHEDULER_LEASE_SECONDS": _int(env, "CAREAPP_SCHEDULER_LEASE_SECONDS", 30, low=3),
+        "MAIL_GIVE_UP_HOURS": _int(env, "CAREAPP_MAIL_GIVE_UP_HOURS", 24, low=1),
+        # Channels: e-mail over SMTP (off while CAREAPP_MAIL_SERVER is unset), SMS through a backend.
+        "MAIL_SERVER": env.get("CAREAPP_MAIL_SERVER", "").strip(),
+        "MAIL_PORT": _int(env, "CAREAPP_MAIL_PORT", 25, low=1),
+        "MAIL_USERNAME": env.get("CAREAPP_MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("CAREAPP_MAIL_PASSWORD") or None,
+        "MAIL_SENDER": env.get("CAREAPP_MAIL_SENDER") or "careapp@localhost",
+        "MAIL_USE_TLS": _flag(env, "CAREAPP_MAIL_USE_TLS", False),
+        "MAIL_TIMEOUT": _int(env, "CAREAPP_MAIL_TIMEOUT", 20, low=1),
+        "SMS_BACKEND": (env.get("CAREAPP_SMS_BACKEND") or "log").strip(),
         # Accounts.
         "TOKEN_HOURS": _int(env, "CAREAPP_TOKEN_HOURS", 24 * 30),
         "PASSWORD_HASH_METHOD": env.get("CAREAPP_PASSWORD_HASH", "scrypt"),

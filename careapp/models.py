@@ -8,3 +8,5 @@ from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisatio
                                      Room, ServiceKind, ServicePoint, Shift, ShiftAssignment, Slot,
                                      SlotPattern, SlotStatus, Volunteer)
 from careapp.meals.models import Dish, MealOrder, MealOrderDish, MenuItem  # noqa: F401
+from careapp.notifications.models import Delivery, MessageTemplate, Notification  # noqa: F401
+from careapp.scheduler.models import JobStatus, SchedulerLease  # noqa: F401

@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner_organisation.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(sa.ForeignKey("household.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The language of pages and messages: zh_CN (the default) or en.
+    language: Mapped[str] = mapped_column(sa.String(5), default="zh_CN", server_default="zh_CN")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     household = relationship("Household")

@@ -27,6 +27,7 @@ from careapp.core.db import db, lock_for_update, write_transaction
 from careapp.core.errors import BadInput, Busy, Conflict, Forbidden, NotFound, RuleRefused
 from careapp.core.timefmt import format_local
 from careapp.households.models import CareRecipient
+from careapp.notifications import outbox
 from careapp.partners.models import FillPolicy, Service, ServiceKind, Slot, SlotStatus
 
 # How early before the start partner staff may check someone in.
@@ -115,6 +116,8 @@ def _set_status(booking: Booking, status: BookingStatus, action: str, *, by: Use
     for field, value in changes.items():
         setattr(booking, field, value)
     audit.record(action, booking, actor=by, now=now, before=before, after=booking.snapshot())
+    # The family hears of it in the same transaction (a transactional outbox: no change without its notice).
+    outbox.booking_changed(booking, action, now=now)
 
 
 # --- booking ---
@@ -439,3 +442,50 @@ def cancel_slot(slot_id: int, *, by: User, now: datetime) -> Slot:
                      after={"status": SlotStatus.cancelled.value})
         slot.status = SlotStatus.cancelled
         return slot
+
+
+# --- the scheduler's sweeps over waitlists ---
+
+def fill_free_places(*, now: datetime) -> int:
+    """Give places that are free in a slot with people waiting to the waitlist head: a place freed by a
+    capacity increase or a staff change is handed on at once by that change, and this sweep catches any
+    that were not (a change that raced with booking closing, say). Returns how many were handed on."""
+    held = (sa.select(sa.func.count()).select_from(Booking)
+            .where(Booking.slot_id == Slot.id, Booking.status.in_(HOLDS_PLACE)).scalar_subquery())
+    waiting = sa.select(Booking.id).where(Booking.slot_id == Slot.id, Booking.status == BookingStatus.waitlisted)
+    slot_ids = db.session.scalars(
+        sa.select(Slot.id).where(Slot.status == SlotStatus.open, Slot.starts_at > now, waiting.exists(),
+                                 held < Slot.places).order_by(Slot.starts_at, Slot.id)).all()
+    db.session.rollback()
+    handed_on = 0
+    for slot_id in slot_ids:
+        with write_transaction():
+            handed_on += len(fill_freed_places(_lock_slot(slot_id), now=now, by=None))
+    return handed_on
+
+
+# Waitlists of slots that started up to this long ago are still closed (the scheduler may have been down).
+CLOSE_LOOKBACK = timedelta(days=1)
+
+
+def close_waitlists(*, now: datetime) -> int:
+    """When booking closes, nobody still waiting will get a place: end their bookings (each family is told,
+    see careapp.notifications.outbox). Returns how many waitlisted bookings ended."""
+    slot_ids = db.session.scalars(
+        sa.select(Slot.id).where(Slot.starts_at > now - CLOSE_LOOKBACK, sa.select(Booking.id).where(
+            Booking.slot_id == Slot.id, Booking.status == BookingStatus.waitlisted).exists())
+        .order_by(Slot.starts_at, Slot.id)).all()
+    db.session.rollback()
+    closed = 0
+    for slot_id in slot_ids:
+        with write_transaction():
+            slot = _lock_slot(slot_id)
+            if now < policy_for(slot.service.kind).booking_closes_at(slot):
+                continue
+            waiting = db.session.scalars(sa.select(Booking).where(
+                Booking.slot_id == slot.id, Booking.status == BookingStatus.waitlisted)
+                .order_by(Booking.waitlist_order)).all()
+            for booking in waiting:
+                _end(booking, EndReason.waitlist_closed, by=None, now=now)
+            closed += len(waiting)
+    return closed

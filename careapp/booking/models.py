@@ -36,6 +36,7 @@ class EndReason(str, enum.Enum):
     declined = "declined"            # an offered place was declined
     offer_expired = "offer_expired"  # an offered place was not accepted in time
     slot_cancelled = "slot_cancelled"  # the partner cancelled the slot
+    waitlist_closed = "waitlist_closed"  # booking closed before a place came free
 
 
 class Booking(db.Model):

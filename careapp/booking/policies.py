@@ -31,6 +31,8 @@ class ServicePolicy:
     # After a slot ends, a confirmed booking never checked in is a no-show. Kinds whose staff do not
     # check each person in (a canteen's meals) say False: their confirmed bookings stand as served.
     marks_no_shows = True
+    # Confirmed bookings get reminders at the CAREAPP_REMINDERS lead times (careapp.notifications.reminders).
+    sends_reminders = True
 
     # --- eligibility ---
 

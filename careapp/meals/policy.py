@@ -98,6 +98,9 @@ class MealPolicy(ServicePolicy):
     recipient_kinds = frozenset({RecipientKind.elder})
     # A canteen does not check every diner in; an ordered meal whose slot has passed was served (billing).
     marks_no_shows = False
+    # Meals are mostly standing daily orders: a reminder before every lunch and dinner would be noise.
+    # The canteen gets its kitchen sheet at the cutoff instead (careapp.meals.notices).
+    sends_reminders = False
 
     # --- cutoffs ---
 
