@@ -5,6 +5,7 @@
     careapp load-demo      fill an empty database with the demo district
     careapp demo           all of the above on SQLite, then serve with the scheduler
     careapp serve          production: gunicorn with several workers, no scheduler
+    careapp scheduler      production: the one process that runs the scheduled jobs
 
 Every command answers bad input and an unusable database with a message and
 a non-zero exit, never a traceback.
@@ -31,7 +32,7 @@ from careapp.core.errors import CareappError
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_db, users, load_demo_command, demo_command, serve_command):
+    for command in (init_db, users, load_demo_command, demo_command, serve_command, scheduler_command):
         app.cli.add_command(command)
 
 
@@ -155,14 +156,14 @@ def demo_command(host: str, port: int) -> None:
     # The server's threads open their own sessions; do not hold this command's one for hours.
     db.session.remove()
     app.config["RUN_SCHEDULER"] = True
-    scheduler = runner.start_in_process(app)
+    runner.start_in_process(app)
     click.echo(f"\ncareapp demo on http://{host}:{port}/ (Ctrl+C stops it)")
     try:
         # Threaded so slow requests do not queue; no reloader or debugger (the
         # reloader would start a second scheduler, the debugger runs code from the browser).
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
-        scheduler.shutdown(wait=False)
+        runner.stop_in_process(app)
 
 
 # --- production ---
@@ -181,6 +182,24 @@ def serve_command(bind: str, workers: int | None) -> None:
     # Close the check's connection before gunicorn forks, so no worker inherits it.
     db.engine.dispose()
     CareappServer({"bind": bind, "workers": workers or default_workers(), "proc_name": "careapp"}).run()
+
+
+@click.command("scheduler")
+@with_appcontext
+@reports_database_errors
+def scheduler_command() -> None:
+    """Run the scheduled jobs (production): one process; a second one waits as a standby."""
+    import logging
+
+    from careapp.scheduler import runner
+
+    require_migrated_schema()
+    app = current_app._get_current_object()
+    db.session.remove()
+    db.engine.dispose()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    runner.run_dedicated(app)
 
 
 def _create_app(*args, **kwargs):

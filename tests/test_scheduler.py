@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import time, timedelta
+import time as time_module
+from datetime import time, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from careapp import create_app
@@ -17,7 +19,8 @@ from careapp.enrolments.services import enrol
 from careapp.partners.models import PartnerOrganisation, Service, Slot
 from careapp.partners.services import add_weekly_pattern
 from careapp.scheduler import runner
-from careapp.scheduler.jobs import expire_offers_job, no_shows_job, open_slots_job
+from careapp.scheduler.models import JobStatus, SchedulerLease
+from careapp.scheduler.jobs import fill_places_job as expire_offers_job, no_shows_job, open_slots_job
 from tests.factories import make_family, make_slot
 
 
@@ -51,49 +54,85 @@ def test_expire_offers_job_passes_an_expired_offer_on(offered, clock):
     assert status(next_in_line) == (BookingStatus.offered, None)
 
 
-def test_the_runner_runs_a_job_in_its_own_app_context_at_the_app_clock(app, offered, clock):
+def test_the_runner_runs_a_job_in_its_own_app_context_at_the_app_clock_and_records_it(app, offered, clock):
     head, _ = offered
-    job = next(job for job in runner.SCHEDULE if job.id == "expire_offers")
+    job = next(job for job in runner.schedule(app) if job.id == "fill_places")
     assert runner.run_job(app, job) == 0
     clock.advance(hours=12, minutes=1)  # the frozen app clock, not the wall clock, decides
     assert runner.run_job(app, job) == 1
     assert status(head) == (BookingStatus.cancelled, EndReason.offer_expired)
+    db.session.rollback()
+    record = db.session.get(JobStatus, "fill_places")
+    assert (record.runs, record.failures, record.last_count, record.last_error) == (2, 0, 1, None)
+    assert record.last_finished_at == clock.now()
+
+
+def test_a_failing_job_is_recorded_and_does_not_stop_the_scheduler(app, clock):
+    def broken(now):
+        raise RuntimeError("the kitchen printer is on fire")
+
+    assert runner.run_job(app, runner.ScheduledJob("reminders", broken, timedelta(minutes=1))) is None
+    db.session.rollback()
+    record = db.session.get(JobStatus, "reminders")
+    assert (record.runs, record.failures) == (1, 1)
+    assert record.last_error == "RuntimeError: the kitchen printer is on fire"
+    assert record.last_error_at == clock.now()
+
+
+EVERY_JOB = {"open_slots", "fill_places", "reminders", "kitchen_sheets", "send_notifications", "no_shows"}
 
 
 def test_jobs_have_fixed_ids_intervals_and_never_pile_up(app):
-    scheduler = runner.build_background_scheduler(app)
+    scheduler = BackgroundScheduler(timezone=timezone.utc)
+    runner.add_jobs(scheduler, app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {job.id for job in runner.SCHEDULE} == {"expire_offers", "open_slots", "no_shows"}
-    for planned in runner.SCHEDULE:
+    planned_jobs = runner.schedule(app)
+    assert set(jobs) == {job.id for job in planned_jobs} == EVERY_JOB
+    for planned in planned_jobs:
         job = jobs[planned.id]
         assert isinstance(job.trigger, IntervalTrigger)
-        assert job.trigger.interval == planned.every
+        assert job.trigger.interval == planned.every == timedelta(seconds=app.config["JOB_INTERVALS"][planned.id])
         assert (job.coalesce, job.max_instances) == (True, 1)
-        assert job.misfire_grace_time == planned.misfire_grace.total_seconds()
-        assert job.args == (app, planned)
+        assert 5 <= job.misfire_grace_time == planned.misfire_grace.total_seconds() <= 1800
+        assert job.args == (app, planned, scheduler, None)
+
+
+def test_job_intervals_are_settings(app):
+    app.config["JOB_INTERVALS"] = {**app.config["JOB_INTERVALS"], "reminders": 300}
+    assert next(job for job in runner.schedule(app) if job.id == "reminders").every == timedelta(minutes=5)
 
 
 def test_adding_the_jobs_again_replaces_them(app):
-    scheduler = runner.build_background_scheduler(app)
+    scheduler = BackgroundScheduler(timezone=timezone.utc)
     scheduler.start(paused=True)
     try:
         runner.add_jobs(scheduler, app)
-        assert sorted(job.id for job in scheduler.get_jobs()) == ["expire_offers", "no_shows", "open_slots"]
+        runner.add_jobs(scheduler, app)
+        assert {job.id for job in scheduler.get_jobs()} == EVERY_JOB
     finally:
         scheduler.shutdown()
 
 
-def test_start_in_process_runs_the_scheduler_on_a_background_thread(app):
+def test_start_in_process_takes_the_active_role_then_runs_the_jobs_on_a_background_thread(app):
     app.config["RUN_SCHEDULER"] = True
     scheduler = runner.start_in_process(app)
     try:
-        assert scheduler.running and app.extensions[runner.EXTENSION_KEY] is scheduler
-        assert "APScheduler" in {thread.name for thread in threading.enumerate()}
-        next_run = scheduler.get_job("expire_offers").next_run_time
+        _, coordinator = app.extensions[runner.EXTENSION_KEY]
+        assert scheduler.running and "APScheduler" in {thread.name for thread in threading.enumerate()}
+        for _ in range(100):  # the leadership job runs at once, on the scheduler's thread
+            if coordinator.active:
+                break
+            time_module.sleep(0.05)
+        assert coordinator.active
+        assert {job.id for job in scheduler.get_jobs()} == EVERY_JOB | {runner.LEADERSHIP_JOB}
+        next_run = scheduler.get_job("fill_places").next_run_time
         assert next_run is not None and next_run.utcoffset() == timedelta(0)
     finally:
-        scheduler.shutdown()
+        runner.stop_in_process(app)
     assert "APScheduler" not in {thread.name for thread in threading.enumerate()}
+    db.session.rollback()
+    lease = db.session.get(SchedulerLease, "scheduler")
+    assert lease.expires_at <= app.extensions["careapp.clock"].now()  # given up on the way out
 
 
 def test_a_web_app_never_starts_a_scheduler(tmp_path, monkeypatch):

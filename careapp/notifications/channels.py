@@ -72,6 +72,7 @@ class SmtpSender:
             config = self.config
             try:
                 smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+                smtp.ehlo_or_helo_if_needed()
                 if config["MAIL_USE_TLS"]:
                     smtp.starttls(context=ssl.create_default_context())
                 if config["MAIL_USERNAME"]:

@@ -178,6 +178,7 @@ def _take_back(delivery_id: int, now: datetime, error: str, *, temporary: bool) 
     with write_transaction():
         delivery = db.session.get(Delivery, delivery_id)
         delivery.status, delivery.sent_at = DeliveryStatus.pending, None
+        delivery.attempts -= 1  # recording it sent counted this attempt; _after_failure counts it again
         _after_failure(delivery, now, error, temporary=temporary)
 
 
