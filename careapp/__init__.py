@@ -64,10 +64,13 @@ def _register_blueprints(app: Flask) -> None:
     from careapp.enrolments.views import bp as enrolments
     from careapp.meals.billing_views import bp as billing
     from careapp.meals.views import bp as meals
+    from careapp.notifications.views import bp as notifications
+    from careapp.notifications.template_views import bp as messages
     from careapp.partners.admin_views import bp as partner_admin
     from careapp.partners.roster_views import bp as rosters
     from careapp.partners.views import bp as partners
+    from careapp.scheduler.views import bp as scheduler_admin
 
     for blueprint in (accounts, family, booking, partners, community, enrolments, daycare, meals, billing,
-                      childcare, rosters, partner_admin, api):
+                      childcare, rosters, partner_admin, notifications, messages, scheduler_admin, api):
         app.register_blueprint(blueprint)

@@ -49,6 +49,9 @@ VALID_BODIES.update({
     "change_partner_profile": {"name": "某机构"},
     "create_service_point_room": {"name": "餐厅", "seats": 40},
     "change_service_point_room": {"name": "餐厅"},
+    "save_message_template": {"service_kind": "daycare", "topic": "reminder", "language": "en",
+                              "subject": "Reminder: {service}", "body": "{member} is booked on {date}."},
+    "reset_message_template": {"service_kind": "daycare", "topic": "reminder", "language": "en"},
 })
 WITH_BODY = [e for e in api.endpoints if e.body is not None]
 WITH_QUERY = [e for e in api.endpoints if e.query is not None]

@@ -4,6 +4,9 @@ from __future__ import annotations
 import pytest
 
 from careapp.booking import engine
+from careapp.core.db import write_transaction
+from careapp.notifications import outbox
+from careapp.notifications.models import Topic
 from tests.factories import make_slot
 from tests.page_helpers import login
 
@@ -27,6 +30,7 @@ FAMILY_ONLY = dict(family=200, other_family=403, community_staff=200, admin=200)
 PARTNER_READERS = dict(partner_staff=200, partner_manager=200, community_staff=200, admin=200)
 MANAGER_ONLY = dict(partner_manager=200, admin=200)
 DISTRICT = dict(community_staff=200, admin=200)
+MESSAGE = "kind=daycare&topic=reminder&language=zh_CN"  # one message text of the care centre
 
 PAGES = {
     "start": ("/", expect(302, anonymous=302)),
@@ -50,6 +54,10 @@ PAGES = {
     "community_new_partner": ("/community/partners/new", expect(403, **DISTRICT)),
     "community_residents": ("/community/residents?q=1栋", expect(403, **DISTRICT)),
     "community_book_for": ("/community/residents/members/{elder}", expect(403, **DISTRICT)),
+    "messages": ("/partners/{partner}/messages", expect(403, **MANAGER_ONLY)),
+    "edit_message": (f"/partners/{{partner}}/messages/edit?{MESSAGE}", expect(403, **MANAGER_ONLY)),
+    "inbox": ("/notifications/", expect(200)),  # everyone's own (district staff: who gets messages)
+    "scheduler_admin": ("/admin/scheduler", expect(403, admin=200)),
 }
 
 ACTIONS = {
@@ -62,6 +70,10 @@ ACTIONS = {
     "check_out": ("/partners/bookings/{booking}/check-out", expect(403, partner_staff=302, partner_manager=302)),
     "capacity": ("/partners/slots/{slot}/capacity", expect(403, partner_manager=302, admin=302)),
     "cancel_slot": ("/partners/slots/{slot}/cancel", expect(403, partner_manager=302, admin=302)),
+    # A save without its words is refused on the form (400), once past the access check.
+    "save_message": (f"/partners/{{partner}}/messages/edit?{MESSAGE}", expect(403, partner_manager=400, admin=400)),
+    "reset_message": (f"/partners/{{partner}}/messages/reset?{MESSAGE}", expect(403, partner_manager=302, admin=302)),
+    "mark_read": ("/notifications/{notification}/read", expect(403, family=302)),
 }
 
 
@@ -71,17 +83,20 @@ def cases(table):
 
 @pytest.fixture
 def scene(world, clock):
-    """A day-care slot of the care centre with the family's elder booked into it."""
+    """A day-care slot of the care centre with the family's elder booked into it, and a reminder of it."""
     now = clock.now()
     slot = make_slot(world.daycare, world.care_centre.manager, now, capacity=5)
     elder = world.family.add_elder(now)
     child = world.family.add_child(now)
     booking = engine.book(slot.id, elder.id, by=world.family.user, now=now).booking
+    with write_transaction():
+        notification = outbox.add_once(outbox.booking_notification(booking, Topic.reminder, "reminder:60m", now=now))
     users = {FAMILY: world.family.user, OTHER_FAMILY: world.other_family.user, STAFF: world.care_centre.staff,
              MANAGER: world.care_centre.manager, OTHER_STAFF: world.nursery.staff,
              OTHER_MANAGER: world.nursery.manager, COMMUNITY: world.community_staff, ADMIN: world.admin}
     ids = {"household": world.family.household.id, "child": child.id, "elder": elder.id, "slot": slot.id,
-           "booking": booking.id, "partner": world.care_centre.partner.id, "service": world.daycare.id}
+           "booking": booking.id, "partner": world.care_centre.partner.id, "service": world.daycare.id,
+           "notification": notification.id}
     return users, ids
 
 

@@ -18,10 +18,13 @@ import pytest
 from flask import Flask
 
 from careapp.booking import engine
-from careapp.core.db import db
+from careapp.booking.models import Booking
+from careapp.core.db import db, write_transaction
 from careapp.core.timefmt import local_date
 from careapp.enrolments.services import enrol
 from careapp.households.services import add_authorised_adult
+from careapp.notifications import outbox
+from careapp.notifications.models import Topic
 from careapp.partners.admin_services import add_room
 from careapp.partners.models import ShiftRole
 from careapp.partners.shifts import assign, create_shift
@@ -87,6 +90,9 @@ ROLES_FOR = {
     "partner_admin.staff": (MANAGER,),
     "partner_admin.deactivate": (MANAGER,),
     "partner_admin.reactivate": (MANAGER,),
+    "messages.index": (MANAGER,),
+    "messages.edit": (MANAGER,),
+    "messages.reset": (MANAGER,),
     "billing.household_index": (FAMILY, COMMUNITY),
     "billing.household_statement": (FAMILY, COMMUNITY),
     "billing.partner_index": (STAFF, COMMUNITY),
@@ -110,6 +116,10 @@ ROLES_FOR = {
     "enrolments.end_enrolment": (FAMILY,),
     "daycare.transport": (STAFF, COMMUNITY),
     "daycare.transport_csv": (STAFF, COMMUNITY),
+    "notifications.inbox": (FAMILY, STAFF, COMMUNITY),
+    "notifications.mark_read": (FAMILY,),
+    "notifications.mark_all_read": (FAMILY, STAFF),
+    "scheduler_admin.overview": (ADMIN,),
 }
 
 # A valid form for every POST route (built from the scene's ids); the sweep spoils one field at a time.
@@ -169,6 +179,8 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
     "partner_admin.delete_room": lambda ids: {},
     "partner_admin.deactivate": lambda ids: {},
     "partner_admin.reactivate": lambda ids: {},
+    "messages.edit": lambda ids: {"subject": "取消通知：{service} {date}", "body": "{member} 您好：{partner}取消了场次。"},
+    "messages.reset": lambda ids: {},
     "meals.dishes": lambda ids: {"name": "番茄炒蛋", "diet_tags": ["vegetarian"], "allergens": "鸡蛋"},
     "meals.edit_dish": lambda ids: {"name": "番茄炒蛋", "diet_tags": ["vegetarian"], "allergens": "鸡蛋", "active": "y"},
     "meals.edit_menu": lambda ids: {"dish_ids": ["1"]},
@@ -181,6 +193,8 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
     "enrolments.pause_enrolment": lambda ids: {"resumes_on": "2026-12-09"},
     "enrolments.resume_enrolment": lambda ids: {},
     "enrolments.end_enrolment": lambda ids: {},
+    "notifications.mark_read": lambda ids: {},
+    "notifications.mark_all_read": lambda ids: {},
 }
 # The query parameters each GET page reads; every GET page also gets a few it does not read.
 QUERY_PARAMETERS = {
@@ -198,10 +212,17 @@ QUERY_PARAMETERS = {
     "meals.edit_menu": ("day",),
     "meals.order": ("household", "q", "member"),
     "enrolments.new": ("member", "service"),
+    "messages.edit": ("kind", "topic", "language"),
     "daycare.transport": ("day",),
     "daycare.transport_csv": ("day",),
+    "notifications.inbox": ("before",),
 }
 UNREAD_PARAMETERS = ("next", "q", "id", "page")
+# The query a page needs to be more than a 404 (QUERY_PARAMETERS then spoils it one name at a time).
+PAGE_QUERIES = {
+    "messages.edit": "?kind=daycare&topic=slot_cancelled&language=zh_CN",
+    "messages.reset": "?kind=daycare&topic=slot_cancelled&language=zh_CN",
+}
 
 HOSTILE = {
     "empty": "",
@@ -271,6 +292,9 @@ def scene(world, clock):
                          by=world.care_centre.manager, now=now)
     assignment = assign(shift.id, user_id=world.care_centre.staff.id, by=world.care_centre.manager, now=now)
     room = add_room(world.daycare.service_point_id, name="活动室", by=world.care_centre.manager, now=now)
+    with write_transaction():
+        notification = outbox.add_once(outbox.booking_notification(db.session.get(Booking, booking.id),
+                                                                    Topic.reminder, "reminder:60m", now=now))
     users = {FAMILY: world.family.user, STAFF: world.care_centre.staff, MANAGER: world.care_centre.manager,
              COMMUNITY: world.community_staff, ADMIN: world.admin}
     ids = {"shift_id": shift.id, "assignment_id": assignment.id, "manager_user": world.care_centre.manager.id,
@@ -280,6 +304,7 @@ def scene(world, clock):
            "family_login": world.family.user.login, "enrolment_id": enrolment.id,
            "point_id": world.daycare.service_point_id}
     ids.update(room_id=room.id, user_id=world.care_centre.staff.id, month="2026-12", adult_id=adult.id)
+    ids.update(notification_id=notification.id)
     return users, ids
 
 
@@ -392,7 +417,7 @@ def test_hostile_input_never_500s_nor_half_writes(app, scene, endpoint, method, 
     sweep = Sweep(app, users, role)
     # The login and logout forms change who is logged in: each of their requests starts from a fresh browser.
     fresh = endpoint in ("accounts.login", "accounts.logout")
-    url = url_for_rule(rule, ids)
+    url = url_for_rule(rule, ids) + PAGE_QUERIES.get(endpoint, "")
     if method == "GET":
         sweep.send("plain", "GET", url, fresh=fresh)
         for label in ("long", "nul", "2**63", "date-max", "nan"):
@@ -420,6 +445,8 @@ def test_hostile_input_never_500s_nor_half_writes(app, scene, endpoint, method, 
 
 
 def _with_query(url: str, params: dict) -> str:
-    from urllib.parse import urlencode
+    """``url`` with ``params`` added to its query (replacing any of the same name it has)."""
+    from urllib.parse import parse_qsl, urlencode
 
-    return url + "?" + urlencode(params, doseq=True)
+    path, _, query = url.partition("?")
+    return path + "?" + urlencode({**dict(parse_qsl(query)), **params}, doseq=True)

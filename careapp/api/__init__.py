@@ -3,7 +3,8 @@
 Each module below registers its routes on ``bp`` through the registry in :mod:`careapp.api.registry`.
 """
 from careapp.api import (accounts, billing, booking, childcare, docs, enrolments, households,  # noqa: F401
-                         meals, partner_admin, partners, rosters)  # (they register the routes)
+                         meals, message_templates, notifications, partner_admin, partners,
+                         rosters, scheduler)  # (they register the routes)
 from careapp.api.registry import api, bp
 
 __all__ = ["api", "bp"]
