@@ -225,3 +225,37 @@ def test_an_sms_backend_that_cannot_be_loaded_leaves_messages_waiting(app, world
     assert send_due(now=now) == 0
     [delivery] = deliveries(channel=Channel.sms)
     assert delivery.status == DeliveryStatus.pending and "cannot be loaded" in delivery.last_error
+
+
+def test_an_address_no_smtp_server_takes_fails_that_message_only(world, clock, smtp):
+    slot, families = book_families(world, clock, 2)
+    with write_transaction():
+        db.session.merge(families[0].user).email = "王家@例子.中国"
+    now = slot.starts_at - timedelta(hours=1)
+    reminders_job(now)
+    assert send_due(now=now) == 1
+    statuses = {d.address: (d.status, d.last_error) for d in deliveries()}
+    assert statuses["王家@例子.中国"][0] == DeliveryStatus.failed
+    assert "characters an SMTP server cannot take" in statuses["王家@例子.中国"][1]
+    assert statuses["family1@example.com"] == (DeliveryStatus.sent, None)
+
+
+def test_an_unexpected_error_in_one_delivery_leaves_it_waiting_and_the_batch_goes_on(world, clock, smtp,
+                                                                                    monkeypatch):
+    from careapp.notifications import channels
+
+    slot, families = book_families(world, clock, 2)
+    now = slot.starts_at - timedelta(hours=1)
+    reminders_job(now)
+    real_message = channels.SmtpSender.message
+
+    def broken_for_one(self, address, text, message_id):
+        if address == "family0@example.com":
+            raise ValueError("a bug")
+        return real_message(self, address, text, message_id)
+
+    monkeypatch.setattr(channels.SmtpSender, "message", broken_for_one)
+    assert send_due(now=now) == 1
+    statuses = {d.address: (d.status, d.attempts) for d in deliveries()}
+    assert statuses == {"family0@example.com": (DeliveryStatus.pending, 1),
+                        "family1@example.com": (DeliveryStatus.sent, 1)}

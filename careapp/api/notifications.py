@@ -12,6 +12,7 @@ from careapp.api.registry import api
 from careapp.api.schemas import Id, Out, Query, UtcTimestamp
 from careapp.core.clock import now
 from careapp.notifications import outbox
+from careapp.notifications.texts import Text
 from careapp.notifications.models import Notification, NotificationStatus, Topic
 
 
@@ -38,8 +39,8 @@ class NotificationOut(Out):
     slot_id: int
 
     @classmethod
-    def of(cls, notification: Notification, language: str | None) -> NotificationOut:
-        text = outbox.render(notification, language)
+    def of(cls, notification: Notification, language: str | None, text: Text | None = None) -> NotificationOut:
+        text = text or outbox.render(notification, language)
         return cls(id=notification.id, topic=notification.topic, kind=notification.kind, subject=text.subject,
                    body=text.body, status=notification.status, read=notification.read_at is not None,
                    read_at=notification.read_at, created_at=notification.created_at,
@@ -54,7 +55,7 @@ class MarkedOut(Out):
            response=list[NotificationOut])
 def notifications(user: User, query: NotificationQuery) -> list[NotificationOut]:
     rows = outbox.inbox(user, limit=query.limit, before_id=query.before_id, unread_only=query.unread_only)
-    return [NotificationOut.of(row, user.language) for row in rows]
+    return [NotificationOut.of(row, user.language, text) for row, text in outbox.worded(rows, user.language)]
 
 
 @api.route("POST", "/notifications/{notification_id}/read", response=NotificationOut, errors=(403,),

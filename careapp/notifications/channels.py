@@ -96,6 +96,9 @@ class SmtpSender:
         return message.as_bytes(policy=email.policy.SMTP)
 
     def send(self, address: str, text: Text, *, message_id: str, commit: Callable[[], None]) -> None:
+        if not address.isascii():
+            # SMTPUTF8 mailboxes are rare and most servers refuse them: say so instead of failing every run.
+            raise PermanentFailure(f"the address {address!r} has characters an SMTP server cannot take")
         data = self.message(address, text, message_id)
         smtp = self._connection()
         try:

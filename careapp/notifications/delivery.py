@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +31,7 @@ from careapp.notifications.outbox import render, retry_window, skip_reason
 from careapp.notifications.texts import Text
 from careapp.partners.models import Slot
 
+log = logging.getLogger("careapp.notifications")
 BATCH = 100
 # A run sends at most this many batches; the next run carries on.
 MAX_BATCHES = 100
@@ -112,6 +114,10 @@ def _send_batch(delivery_ids: list[int], token: str, now: datetime) -> int:
                 _failed(delivery_id, token, now, str(error), temporary=False)
             except RefusedAfterCommit as error:
                 _take_back(delivery_id, now, str(error), temporary=error.temporary)
+            except Exception as error:  # our bug or a channel's: this delivery waits, the batch goes on
+                log.exception("delivery %d failed unexpectedly", delivery_id)
+                senders.pop(outgoing.channel, None)
+                _failed(delivery_id, token, now, f"unexpected error: {error!r}", temporary=True)
     finally:
         for sender in senders.values():
             sender.close()

@@ -24,7 +24,7 @@ from careapp.core.errors import Forbidden, NotFound
 from careapp.notifications.models import (Channel, Delivery, DeliveryStatus, MessageTemplate, Notification,
                                           NotificationStatus, Topic)
 from careapp.notifications.texts import Text, default_text, fill, language_of, values_for
-from careapp.partners.models import Slot
+from careapp.partners.models import ServiceKind, Slot
 
 # The engine's audit actions that families are told about, and the topic of each.
 TOPIC_OF_ACTION: dict[str, Topic] = {
@@ -162,21 +162,43 @@ def skip(notification: Notification, reason: str, *, now: datetime) -> None:
 
 # --- wording ---
 
-def text_for(notification: Notification, language: str) -> Text:
+WordingKey = tuple[int, ServiceKind, Topic, str]
+
+
+def own_wordings(notifications: list[Notification], language: str) -> dict[WordingKey, Text]:
+    """The partners' own wordings that these notifications use, in one query."""
+    partners = {n.service.partner_id for n in notifications}
+    if not partners:
+        return {}
+    rows = db.session.scalars(sa.select(MessageTemplate).where(
+        MessageTemplate.partner_id.in_(partners), MessageTemplate.language == language,
+        MessageTemplate.topic.in_({n.topic for n in notifications})))
+    return {(row.partner_id, row.service_kind, row.topic, row.language): Text(row.subject, row.body) for row in rows}
+
+
+def text_for(notification: Notification, language: str, wordings: dict[WordingKey, Text] | None = None) -> Text:
     """The partner's own wording of this topic for this service kind and language, else careapp's."""
     service = notification.service
-    own = db.session.scalar(sa.select(MessageTemplate).where(
-        MessageTemplate.partner_id == service.partner_id, MessageTemplate.service_kind == service.kind,
-        MessageTemplate.topic == notification.topic, MessageTemplate.language == language))
-    return Text(own.subject, own.body) if own else default_text(notification.topic, service.kind, language)
+    if wordings is None:
+        wordings = own_wordings([notification], language)
+    return (wordings.get((service.partner_id, service.kind, notification.topic, language))
+            or default_text(notification.topic, service.kind, language))
 
 
-def render(notification: Notification, language: str | None) -> Text:
+def render(notification: Notification, language: str | None,
+           wordings: dict[WordingKey, Text] | None = None) -> Text:
     """The subject and body of a notification in one language (zh_CN unless the reader chose en)."""
     language = language_of(language)
-    text = text_for(notification, language)
+    text = text_for(notification, language, wordings)
     values = values_for(notification.params, language)
     return Text(fill(text.subject, values).replace("\n", " ").strip(), fill(text.body, values).strip())
+
+
+def worded(notifications: list[Notification], language: str | None) -> list[tuple[Notification, Text]]:
+    """Each notification with its words in one language (a page of the inbox: one query for the wordings)."""
+    language = language_of(language)
+    wordings = own_wordings(notifications, language)
+    return [(notification, render(notification, language, wordings)) for notification in notifications]
 
 
 # --- the inbox ---

@@ -67,10 +67,10 @@ class Message:
     slot_url: str | None  # a family's notice links to its slot; a partner's (a kitchen sheet) has its own pages
 
     @classmethod
-    def of(cls, notification: Notification, language: str) -> Message:
+    def of(cls, notification: Notification, text: Text) -> Message:
         slot_url = (url_for("booking.slot", slot_id=notification.slot_id)
                     if notification.household_id is not None else None)
-        return cls(notification, outbox.render(notification, language), slot_url)
+        return cls(notification, text, slot_url)
 
 
 @bp.get("/")
@@ -81,7 +81,7 @@ def inbox() -> ResponseReturnValue:
     # One more than a page: whether there is an older page, without counting them.
     rows = outbox.inbox(user, limit=PAGE_SIZE + 1, before_id=before)
     language = language_of(user.language)
-    return render("notifications/inbox.html", messages=[Message.of(row, language) for row in rows[:PAGE_SIZE]],
+    return render("notifications/inbox.html", messages=[Message.of(row, text) for row, text in outbox.worded(rows[:PAGE_SIZE], language)],
                   older=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None, before=before,
                   reads_messages=reads_messages(user), text_lang="zh-CN" if language == "zh_CN" else "en")
 
