@@ -18,17 +18,18 @@ def family_with_email(building, now: datetime, name: str, email: str) -> Family:
     return family
 
 
-def notifications(**where) -> list[Notification]:
+def rows(model, **where) -> list:
+    """Fresh rows of a table (a new read: what other transactions committed), filtered by column values."""
     db.session.rollback()
-    query = sa.select(Notification).order_by(Notification.id)
+    query = sa.select(model).order_by(model.id)
     for field, value in where.items():
-        query = query.where(getattr(Notification, field) == value)
+        query = query.where(getattr(model, field) == value)
     return list(db.session.scalars(query))
+
+
+def notifications(**where) -> list[Notification]:
+    return rows(Notification, **where)
 
 
 def deliveries(**where) -> list[Delivery]:
-    db.session.rollback()
-    query = sa.select(Delivery).order_by(Delivery.id)
-    for field, value in where.items():
-        query = query.where(getattr(Delivery, field) == value)
-    return list(db.session.scalars(query))
+    return rows(Delivery, **where)

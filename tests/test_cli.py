@@ -171,8 +171,14 @@ def test_the_careapp_console_script_lists_every_command(tmp_path, monkeypatch):
     monkeypatch.setenv("CAREAPP_DATABASE_URL", "sqlite:///" + str(tmp_path / "help.db"))
     result = CliRunner().invoke(cli.main, ["--help"])
     assert result.exit_code == 0, result.output
-    for command in ("init-db", "users", "load-demo", "demo", "serve"):
+    for command in ("init-db", "users", "load-demo", "demo", "serve", "scheduler"):
         assert f"  {command} " in result.output
+
+
+def test_the_scheduler_refuses_a_database_that_is_not_migrated(fresh_app):
+    result = fresh_app.test_cli_runner().invoke(args=["scheduler"])
+    assert result.exit_code != 0
+    assert "The database is empty; run `careapp init-db` first." in result.output
 
 
 def test_the_same_commands_work_as_flask_app_careapp(tmp_path):
@@ -200,17 +206,23 @@ def test_demo_migrates_loads_and_serves_with_the_scheduler_in_process(fresh_app,
     served = {}
 
     def run_simple(host, port, application, **options):
-        scheduler = application.extensions[runner.EXTENSION_KEY]
+        scheduler, coordinator = application.extensions[runner.EXTENSION_KEY]
+        for _ in range(100):  # the leadership job takes the active role at once, then adds the jobs
+            if coordinator.active:
+                break
+            time.sleep(0.05)
         served.update(host=host, port=port, options=options, scheduler_running=scheduler.running,
                       jobs=sorted(job.id for job in scheduler.get_jobs()))
+        served["scheduler"] = scheduler
 
     monkeypatch.setattr(cli, "run_simple", run_simple)
     result = fresh_app.test_cli_runner().invoke(args=["demo", "--host", "127.0.0.1", "--port", "5077"])
     assert result.exit_code == 0, result.output
+    scheduler = served.pop("scheduler")
     assert served == {"host": "127.0.0.1", "port": 5077, "scheduler_running": True,
-                      "jobs": sorted(job.id for job in runner.SCHEDULE),
+                      "jobs": sorted([runner.LEADERSHIP_JOB, *(job.id for job in runner.schedule(fresh_app))]),
                       "options": {"threaded": True, "use_reloader": False, "use_debugger": False}}
-    assert not fresh_app.extensions[runner.EXTENSION_KEY].running  # stopped with the server
+    assert not scheduler.running and runner.EXTENSION_KEY not in fresh_app.extensions  # stopped with the server
     assert "http://127.0.0.1:5077/" in result.output and "admin@zhelu.example" in result.output
     with fresh_app.app_context():
         assert demo.is_loaded()

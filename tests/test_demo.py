@@ -190,3 +190,27 @@ def test_load_demo_refuses_a_database_holding_other_data(app, clock):
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "already holds data" in result.output and "Traceback" not in result.output
     assert rows(Community) == [] and len(rows(User)) == 1
+
+
+def test_a_cancellation_in_the_full_day_group_tells_the_waiting_family_in_its_inbox(client, other_client, loaded):
+    """The demo's full-day group is full and 王秀英 (王家) waits: 赵家 cancels, and 王家's inbox says she
+    has the place, straight away (the notice is written with the change, not by a later job)."""
+    from tests.page_helpers import login
+
+    def booking_of(name: str) -> Booking:
+        db.session.rollback()
+        return db.session.scalar(sa.select(Booking).join(CareRecipient).join(Slot).join(Service).where(
+            CareRecipient.name == name, Service.name == "全日日托(含午餐、接送)",
+            Booking.status != BookingStatus.cancelled).order_by(Slot.starts_at))
+
+    waiting = booking_of("王秀英")
+    assert waiting.status == BookingStatus.waitlisted
+    zhao = db.session.scalar(sa.select(User).where(User.login == "zhao@zhelu.example"))
+    wang = db.session.scalar(sa.select(User).where(User.login == "family@zhelu.example"))
+    login(client, zhao, demo.DEMO_PASSWORD)
+    assert client.post(f"/booking/bookings/{booking_of('赵长林').id}/cancel").status_code == 302
+    assert booking_of("王秀英").status in (BookingStatus.confirmed, BookingStatus.offered)
+    login(other_client, wang, demo.DEMO_PASSWORD)
+    assert "Messages (1 new)" in other_client.get("/family/").get_data(as_text=True)
+    inbox = other_client.get("/notifications/").get_data(as_text=True)
+    assert "王秀英" in inbox and "全日日托(含午餐、接送)" in inbox and ("候补成功" in inbox or "有空位了" in inbox)

@@ -13,14 +13,14 @@ import subprocess
 import sys
 import time as wall
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from careapp.booking import engine
-from careapp.booking.models import Booking, Enrolment
+from careapp.booking.models import Booking
 from careapp.core.db import db
 from careapp.core.timefmt import local_date
 from careapp.enrolments.services import enrol

@@ -8,4 +8,9 @@
 - ``channels.py``: e-mail over SMTP, SMS behind a pluggable interface (logging by default).
 - ``delivery.py``: sending what is due, exactly once per channel, with retries and backoff.
 - ``reminders.py``: the reminder lead times and the job that makes due reminders.
+- ``templates.py``: partner managers' own wordings (rules); ``template_views.py``, ``template_forms.py``:
+  their pages. ``views.py``: the inbox page. The API is in careapp/api/notifications.py and
+  careapp/api/message_templates.py.
+
+How it all runs, and what it guarantees: docs/scheduler.md.
 """

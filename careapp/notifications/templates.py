@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from careapp.accounts.models import User
 from careapp.booking.policies import policy_for
 from careapp.core import audit
-from careapp.core.db import db, lock_for_update, write_transaction
-from careapp.core.errors import BadInput, Forbidden, NotFound, RuleRefused
+from careapp.core.db import db, write_transaction
+from careapp.core.errors import BadInput, Forbidden, RuleRefused
 from careapp.core.timefmt import from_local, local_date
 from careapp.core.validation import CONTROL_CHARACTERS
 from careapp.households.models import RecipientKind
+from careapp.partners.admin_services import existing_partner
 from careapp.notifications.models import LANGUAGES, MessageTemplate, Topic
 from careapp.notifications.texts import PLACEHOLDERS, Text, default_text, fill, unknown_placeholders, values_for
 from careapp.partners.models import PartnerOrganisation, Service, ServiceKind, ServicePoint
@@ -75,7 +76,7 @@ def offered_kinds(partner_id: int) -> list[ServiceKind]:
 
 def partner_templates(partner_id: int) -> list[Wording]:
     """Every message of the partner: kind it offers x topic of that kind x language, own wording or default."""
-    _existing_partner(partner_id)
+    existing_partner(partner_id)
     own = {(row.service_kind, row.topic, row.language): row for row in db.session.scalars(
         sa.select(MessageTemplate).where(MessageTemplate.partner_id == partner_id))}
     return [_wording(kind, topic, language, own.get((kind, topic, language)))
@@ -97,14 +98,6 @@ def _wording(kind: ServiceKind, topic: Topic, language: str, row: MessageTemplat
 
 
 # --- checks ---
-
-def _existing_partner(partner_id: int, *, lock: bool = False) -> PartnerOrganisation:
-    partner = lock_for_update(PartnerOrganisation, partner_id) if lock else db.session.get(PartnerOrganisation,
-                                                                                          partner_id)
-    if partner is None:
-        raise NotFound("No such partner.")
-    return partner
-
 
 def checked_key(service_kind: ServiceKind | str, topic: Topic | str,
                 language: str) -> tuple[ServiceKind, Topic, str]:
@@ -166,7 +159,7 @@ def _check_offered(partner: PartnerOrganisation, kind: ServiceKind) -> None:
 
 def _partner_to_edit(partner_id: int, by: User, kind: ServiceKind) -> PartnerOrganisation:
     # The partner's row is the one lock of its message texts: two managers saving at once take turns.
-    partner = _existing_partner(partner_id, lock=True)
+    partner = existing_partner(partner_id, lock=True)
     if not can_edit_messages(by, partner.id):
         raise Forbidden("Only this partner's manager may change its message texts.")
     _check_offered(partner, kind)
@@ -226,7 +219,7 @@ def preview(partner_id: int, service_kind: ServiceKind | str, topic: Topic | str
     """The words filled in with made-up facts of this partner (a sample member, its service of that kind,
     tomorrow 09:00-11:30), as a family or the partner's staff would read them."""
     kind, topic, language = checked_key(service_kind, topic, language)
-    values = values_for(sample_facts(_existing_partner(partner_id), kind, topic, now=now), language)
+    values = values_for(sample_facts(existing_partner(partner_id), kind, topic, now=now), language)
     return Text(fill(subject, values).replace("\n", " ").strip(), fill(body, values).strip())
 
 

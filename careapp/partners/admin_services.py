@@ -58,7 +58,8 @@ def _check_name_free(name: str, *, except_id: int | None = None) -> None:
                        code="duplicate_name", fields={"name": "taken"})
 
 
-def _existing_partner(partner_id: int, *, lock: bool = False) -> PartnerOrganisation:
+def existing_partner(partner_id: int, *, lock: bool = False) -> PartnerOrganisation:
+    """The partner (locked for the rest of the transaction when ``lock``), or NotFound."""
     partner = lock_for_update(PartnerOrganisation, partner_id) if lock else db.session.get(PartnerOrganisation,
                                                                                           partner_id)
     if partner is None:
@@ -128,7 +129,7 @@ def approve_partner(partner_id: int, *, by: User, now: datetime) -> PartnerOrgan
     if not by.is_district:
         raise Forbidden("Only community staff and admins approve partners.")
     with write_transaction():
-        partner = _existing_partner(partner_id, lock=True)
+        partner = existing_partner(partner_id, lock=True)
         if partner.approved:
             raise Conflict(f"{partner.name} is already approved.", code="already_approved")
         before = profile_of(partner)
@@ -146,7 +147,7 @@ def decline_partner(partner_id: int, *, reason: str, by: User, now: datetime) ->
     if reason is None:
         raise BadInput("Please say why, so the partner knows what to put right.", fields={"reason": "required"})
     with write_transaction():
-        partner = _existing_partner(partner_id, lock=True)
+        partner = existing_partner(partner_id, lock=True)
         if partner.approved:
             raise Conflict(f"{partner.name} is already approved; it cannot be declined now.",
                            code="already_approved")
@@ -173,7 +174,7 @@ def update_profile(partner_id: int, *, by: User, now: datetime, **changes: str |
     if "description" in changes:
         checked["description"] = _text(changes["description"], "description", DESCRIPTION_MAX)
     with write_transaction():
-        partner = _existing_partner(partner_id, lock=True)
+        partner = existing_partner(partner_id, lock=True)
         if not can_set_up_partner(by, partner.id):
             raise Forbidden("Only this partner's manager or community staff may change its profile.")
         if "name" in checked:

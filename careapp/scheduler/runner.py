@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -121,11 +120,14 @@ class Coordinator:
         self.scheduler = scheduler
         self.leadership = leadership or leadership_for(app, process_id())
         self.active = False
+        self.stopping = False
         self.lock = threading.Lock()
 
     def tick(self) -> None:
         """The leadership job: take or renew the role; start or stop the work jobs when it changes hands."""
         with self.lock:
+            if self.stopping:
+                return
             held = self.leadership.try_acquire(_wall_clock(self.app))
             if held and not self.active:
                 self._become_active()
@@ -149,10 +151,25 @@ class Coordinator:
             if self.scheduler.get_job(job.id) is not None:
                 self.scheduler.remove_job(job.id)
 
-    def release(self) -> None:
+    def stop(self) -> None:
+        """Before the scheduler shuts down: no job starts any more and the jobs list is left alone. (The
+        shutdown holds APScheduler's job store lock while it waits for running jobs, so a job that then
+        added or removed jobs would wait for it forever.)"""
         with self.lock:
-            self.active = False
+            self.stopping, self.active = True, False
+
+    def release(self) -> None:
+        """After the scheduler has shut down: give the active role up, so a standby takes it at once."""
+        with self.lock:
             self.leadership.release(_wall_clock(self.app))
+
+
+def shut_down(scheduler: BaseScheduler, coordinator: Coordinator) -> None:
+    """Stop starting jobs, let the running ones finish, then hand the role on."""
+    coordinator.stop()
+    if scheduler.running:
+        scheduler.shutdown(wait=True)
+    coordinator.release()
 
 
 def add_jobs(scheduler: BaseScheduler, app: Flask, coordinator: Coordinator | None = None) -> None:
@@ -182,9 +199,10 @@ def run_dedicated(app: Flask) -> None:
     add_leadership(scheduler, coordinator)
 
     def stop(signum, frame):
-        if scheduler.running:  # a second signal while stopping changes nothing
+        if scheduler.running and not coordinator.stopping:  # a second signal while stopping changes nothing
             log.info("scheduler %s: stopping (signal %d)", coordinator.leadership.holder, signum)
-            scheduler.shutdown(wait=False)
+            coordinator.stop()
+            scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -214,5 +232,4 @@ def start_in_process(app: Flask) -> BackgroundScheduler:
 
 def stop_in_process(app: Flask) -> None:
     scheduler, coordinator = app.extensions.pop(EXTENSION_KEY)
-    scheduler.shutdown(wait=True)
-    coordinator.release()
+    shut_down(scheduler, coordinator)
