@@ -17,6 +17,7 @@ from tests.factories import make_user
 
 VALID_BODIES = {
     "create_token": {"login": "13800000000", "password": "correct-horse-9"},
+    "choose_language": {"language": "en"},
     "register": {"login": "13912345678", "password": "correct-horse-9", "name": "陈家", "building_id": 1},
     "create_recipient": {"name": "王爷爷", "kind": "elder", "birth_date": "1948-05-01"},
     "add_partner": {"name": "某机构", "kind": "canteen"},

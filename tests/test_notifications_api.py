@@ -136,3 +136,21 @@ def test_the_routes_are_in_the_openapi_document(client):
     assert set(paths["/api/v1/notifications/{notification_id}/read"]["post"]["responses"]) >= {"200", "401", "403",
                                                                                              "404"}
     assert "post" in paths["/api/v1/notifications/read-all"]
+
+
+def test_the_caller_chooses_the_language_of_their_messages(client, world, bearer, promotion):
+    headers = bearer(world.other_family.user)
+    assert call(client, "GET", "/me", headers).get_json()["language"] == "zh_CN"
+    response = call(client, "POST", "/me/language", headers, json={"language": "en"})
+    assert response.status_code == 200 and response.get_json()["language"] == "en"
+    [notice] = listed(client, headers)
+    assert notice["subject"] == CONFIRMED_EN
+
+
+@pytest.mark.parametrize("language", ["fr", "", None, 1, "zh-CN"])
+def test_an_unknown_language_is_a_400_naming_the_field(client, world, bearer, language):
+    headers = bearer(world.other_family.user)
+    response = call(client, "POST", "/me/language", headers, json={"language": language})
+    assert response.status_code == 400 and "language" in bad_fields(response)
+    db.session.rollback()
+    assert call(client, "GET", "/me", headers).get_json()["language"] == "zh_CN"

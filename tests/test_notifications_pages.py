@@ -273,3 +273,42 @@ def test_the_nav_count_is_one_query_and_only_for_families_and_partners(client, o
     assert notification_queries == []
     anonymous = text(client.application.test_client().get("/login"))
     assert "Messages" not in nav(anonymous) and notification_queries == []
+
+
+# --- the language of one's messages ---
+
+def test_a_family_chooses_english_on_the_inbox_and_reads_its_messages_in_english(client, world, promotion):
+    login(client, world.other_family.user)
+    page = text(client.get(INBOX))
+    assert '<option selected value="zh_CN">中文</option>' in page
+    after = follow(client, client.post("/notifications/language", data={"language": "en"}))
+    assert "Your messages will be in English." in after and CONFIRMED_EN in after
+    assert '<option selected value="en">English</option>' in after
+    db.session.rollback()
+    assert db.session.get(User, world.other_family.user.id).language == "en"
+    back = follow(client, client.post("/notifications/language", data={"language": "zh_CN"}))
+    assert "您的消息将使用中文。" in back and CONFIRMED_ZH in back
+
+
+@pytest.mark.parametrize("language", ["fr", "", "zh"])
+def test_a_language_careapp_does_not_speak_is_refused_and_nothing_changes(client, world, promotion, language):
+    login(client, world.other_family.user)
+    page = follow(client, client.post("/notifications/language", data={"language": language}))
+    assert "Not a valid choice" in page or "This field is required" in page
+    db.session.rollback()
+    assert db.session.get(User, world.other_family.user.id).language == "zh_CN"
+
+
+def test_the_inbox_page_costs_the_same_few_statements_for_three_messages_or_forty(client, world, clock, promotion):
+    from tests.statements import count_statements
+
+    login(client, world.other_family.user)
+    with count_statements(selects_only=True) as few:
+        client.get(INBOX)
+    booking = db.session.get(Booking, promotion.promoted.id)
+    with write_transaction():
+        for i in range(40):
+            outbox.add_once(outbox.booking_notification(booking, Topic.reminder, f"reminder:{i}m", now=clock.now()))
+    with count_statements(selects_only=True) as many:
+        assert len(message_ids(text(client.get(INBOX)))) == 41
+    assert len(many) == len(few)

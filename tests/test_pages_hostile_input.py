@@ -119,6 +119,7 @@ ROLES_FOR = {
     "notifications.inbox": (FAMILY, STAFF, COMMUNITY),
     "notifications.mark_read": (FAMILY,),
     "notifications.mark_all_read": (FAMILY, STAFF),
+    "notifications.choose_language": (FAMILY, STAFF),
     "scheduler_admin.overview": (ADMIN,),
 }
 
@@ -195,6 +196,7 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
     "enrolments.end_enrolment": lambda ids: {},
     "notifications.mark_read": lambda ids: {},
     "notifications.mark_all_read": lambda ids: {},
+    "notifications.choose_language": lambda ids: {"language": "en"},
 }
 # The query parameters each GET page reads; every GET page also gets a few it does not read.
 QUERY_PARAMETERS = {

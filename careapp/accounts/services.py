@@ -125,3 +125,22 @@ def revoke_token(token_id: int, *, by: User, now: datetime) -> None:
             raise NotFound("No such token.")
         row.revoked_at = now
         audit.record("token.revoked", row, actor=by, now=now)
+
+
+def set_language(user_id: int, language: str, *, by: User, now: datetime) -> User:
+    """Choose the language of one's own messages (and, later, pages): zh_CN or en."""
+    from careapp.notifications.models import LANGUAGES
+
+    if language not in LANGUAGES:
+        raise BadInput(f"Choose one of {', '.join(LANGUAGES)}.", fields={"language": "zh_CN or en"})
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise NotFound("No such account.")
+        if user.id != by.id:
+            raise Forbidden("You may only choose the language of your own account.")
+        if user.language != language:
+            audit.record("user.language_changed", user, actor=by, now=now, before={"language": user.language},
+                         after={"language": language})
+            user.language = language
+        return user

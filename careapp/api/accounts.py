@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from careapp.accounts.models import ApiToken, User
-from careapp.accounts.services import authenticate, issue_token, revoke_token
+from careapp.accounts.services import authenticate, issue_token, revoke_token, set_language
 from careapp.api.registry import api, failed, login_rate_limit
-from careapp.api.schemas import MeOut, TokenIn, TokenOut
+from careapp.api.schemas import LanguageIn, MeOut, TokenIn, TokenOut
 from careapp.core.clock import now
 
 
@@ -24,3 +24,9 @@ def revoke_current_token(user: User, token: ApiToken) -> None:
 @api.route("GET", "/me", summary="The account the token belongs to", response=MeOut)
 def me(user: User) -> MeOut:
     return MeOut.of(user)
+
+
+@api.route("POST", "/me/language", summary="Choose the language of the caller's messages (zh_CN or en)",
+           body=LanguageIn, response=MeOut)
+def choose_language(user: User, body: LanguageIn) -> MeOut:
+    return MeOut.of(set_language(user.id, body.language, by=user, now=now()))

@@ -1,13 +1,11 @@
 """A partner's message texts: its own wording of each message per service kind and language, or careapp's."""
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from careapp.accounts.models import User
 from careapp.api.registry import api
-from careapp.api.schemas import Body, Out
+from careapp.api.schemas import Body, Language, Out
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import Forbidden, NotFound
@@ -15,8 +13,6 @@ from careapp.notifications.models import Topic
 from careapp.notifications.templates import (BODY_MAX, SUBJECT_MAX, Wording, can_edit_messages, partner_templates,
                                              reset_template, save_template)
 from careapp.partners.models import PartnerOrganisation, ServiceKind
-
-Language = Literal["zh_CN", "en"]  # careapp.notifications.models.LANGUAGES
 
 
 class MessageKeyIn(Body):

@@ -7,7 +7,7 @@ value is acceptable for the care rules is decided by the services and the engine
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema,
                       field_validator)
@@ -70,6 +70,10 @@ class Query(_Input):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+# The languages of messages (careapp.notifications.models.LANGUAGES).
+Language = Literal["zh_CN", "en"]
+
+
 class Out(BaseModel):
     """A response: built by the views from what the rules and read models return, never parsed from a client."""
 
@@ -103,11 +107,16 @@ class MeOut(Out):
     role: Role
     partner_id: int | None
     household_id: int | None
+    language: Language = Field(description="The language of the account's messages.")
 
     @classmethod
     def of(cls, user: User) -> MeOut:
         return cls(id=user.id, login=user.login, name=user.name, role=user.role, partner_id=user.partner_id,
-                   household_id=user.household_id)
+                   household_id=user.household_id, language=user.language)
+
+
+class LanguageIn(Body):
+    language: Language
 
 
 # --- households ---

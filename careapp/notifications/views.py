@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from wtforms import SelectField
+from wtforms.validators import InputRequired
 from werkzeug.wrappers import Response
 
 from careapp.accounts.models import PARTNER_ROLES, Role, User
@@ -18,7 +20,8 @@ from careapp.core.errors import BadInput, CareappError
 from careapp.notifications import outbox
 from careapp.notifications.models import Notification
 from careapp.notifications.texts import Text, language_of
-from careapp.pages import PageForm, acting_user, flash_form_errors, optional_int, render, show_refusal
+from careapp.accounts.services import set_language
+from careapp.pages import PageForm, acting_user, flash_form_errors, optional_int, options, render, show_refusal
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -28,6 +31,11 @@ BAD_BEFORE = "This link to older messages is not valid. Open Messages again to s
 
 class ReadForm(PageForm):
     """A button-only POST (mark one read, mark all read): just the CSRF check."""
+
+
+class LanguageForm(PageForm):
+    language = SelectField("Messages in", choices=options([("zh_CN", "中文"), ("en", "English")]),
+                           validators=[InputRequired()])
 
 
 def reads_messages(user: User) -> bool:
@@ -83,7 +91,7 @@ def inbox() -> ResponseReturnValue:
     language = language_of(user.language)
     return render("notifications/inbox.html", messages=[Message.of(row, text) for row, text in outbox.worded(rows[:PAGE_SIZE], language)],
                   older=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None, before=before,
-                  reads_messages=reads_messages(user), text_lang="zh-CN" if language == "zh_CN" else "en")
+                  reads_messages=reads_messages(user), language_form=LanguageForm(language=user.language), text_lang="zh-CN" if language == "zh_CN" else "en")
 
 
 def older_than(raw: str | None) -> int | None:
@@ -127,6 +135,19 @@ def mark_all_read() -> Response:
         flash(f"{marked} message{'s are' if marked > 1 else ' is'} marked as read.", "success")
     else:
         flash("There were no unread messages.", "info")
+    return _back_to_inbox()
+
+
+@bp.post("/language")
+@login_required
+def choose_language() -> Response:
+    """The language of this account's messages (e-mail, SMS and this page)."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _back_to_inbox()
+    user = set_language(acting_user().id, form.language.data, by=acting_user(), now=now())
+    flash("Your messages will be in English." if user.language == "en" else "您的消息将使用中文。", "success")
     return _back_to_inbox()
 
 
