@@ -471,21 +471,21 @@ CLOSE_LOOKBACK = timedelta(days=1)
 def close_waitlists(*, now: datetime) -> int:
     """When booking closes, nobody still waiting will get a place: end their bookings (each family is told,
     see careapp.notifications.outbox). Returns how many waitlisted bookings ended."""
-    slot_ids = db.session.scalars(
-        sa.select(Slot.id).where(Slot.starts_at > now - CLOSE_LOOKBACK, sa.select(Booking.id).where(
+    waiting = db.session.scalars(
+        sa.select(Slot).where(Slot.starts_at > now - CLOSE_LOOKBACK, sa.select(Booking.id).where(
             Booking.slot_id == Slot.id, Booking.status == BookingStatus.waitlisted).exists())
-        .order_by(Slot.starts_at, Slot.id)).all()
+        .options(sa.orm.joinedload(Slot.service)).order_by(Slot.starts_at, Slot.id)).all()
+    # Decided in the read, so a slot whose booking is still open costs no write transaction each minute.
+    due = [slot.id for slot in waiting if now >= policy_for(slot.service.kind).booking_closes_at(slot)]
     db.session.rollback()
     closed = 0
-    for slot_id in slot_ids:
+    for slot_id in due:
         with write_transaction():
             slot = _lock_slot(slot_id)
-            if now < policy_for(slot.service.kind).booking_closes_at(slot):
-                continue
-            waiting = db.session.scalars(sa.select(Booking).where(
+            still_waiting = db.session.scalars(sa.select(Booking).where(
                 Booking.slot_id == slot.id, Booking.status == BookingStatus.waitlisted)
                 .order_by(Booking.waitlist_order)).all()
-            for booking in waiting:
+            for booking in still_waiting:
                 _end(booking, EndReason.waitlist_closed, by=None, now=now)
-            closed += len(waiting)
+            closed += len(still_waiting)
     return closed
