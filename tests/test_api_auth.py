@@ -67,7 +67,7 @@ def test_me_for_every_role(client, world, bearer, role):
             "admin": world.admin}[role]
     body = call(client, "GET", "/me", bearer(user)).get_json()
     assert body == {"id": user.id, "login": user.login, "name": user.name, "role": role,
-                    "partner_id": user.partner_id, "household_id": user.household_id}
+                    "partner_id": user.partner_id, "household_id": user.household_id, "language": "zh_CN"}
 
 
 def test_token_expires(client, world, clock, bearer):
