@@ -116,13 +116,13 @@ def test_the_page_shows_the_live_scheduler_the_jobs_and_the_outbox(client, admin
     assert "No scheduler is running" not in page
     assert row(page, "job-open_slots") == (
         "open_slots " + describe(JOBS["open_slots"]) + " every hour 2026-12-01 08:30 on web-1:4242 "
-        "Done: 7 changed 2026-12-01 09:30 None 12 / 0")
+        "Done: 7 changed 2026-12-01 09:30 No error 12 / 0")
     assert row(page, "job-send_notifications") == (
         "send_notifications " + describe(JOBS["send_notifications"]) + " every 30 seconds 2026-12-01 08:59 "
         "on web-1:4242 Failed 2026-12-01 09:00 SMTPServerDisconnected: Connection unexpectedly closed "
         "at 2026-12-01 08:59 40 / 2")
     assert row(page, "job-no_shows") == (
-        "no_shows " + describe(JOBS["no_shows"]) + " every 15 minutes Never run Never run Not planned None 0 / 0")
+        "no_shows " + describe(JOBS["no_shows"]) + " every 15 minutes Never run Never run Not planned No error 0 / 0")
     assert row(page, "outbox-email") == "E-mail 0 1 1 1"
     assert row(page, "outbox-sms") == "SMS 2 1 0 0"
     assert "1 notification skipped" in page
@@ -131,7 +131,7 @@ def test_the_page_shows_the_live_scheduler_the_jobs_and_the_outbox(client, admin
 def test_the_page_lists_failures_masked_and_skipped_notifications(client, admin, outbox):
     page = text(client.get(PAGE))
     assert row(page, f"delivery-{outbox['failed']}") == (
-        f"#{outbox['failed']} Place offered E-mail: wa***@example.com Failed 1 None 550 mailbox unavailable")
+        f"#{outbox['failed']} Place offered E-mail: wa***@example.com Failed 1 Not tried again 550 mailbox unavailable")
     assert row(page, f"delivery-{outbox['retrying']}") == (
         f"#{outbox['retrying']} Place offered SMS: 138****5678 Will be tried again 2 2026-12-01 09:05 "
         "gateway timeout")
@@ -147,7 +147,7 @@ def test_empty_states(client, admin):
     page = text(client.get(PAGE))
     assert "No scheduler is running." in page
     for job_id in JOBS:
-        assert "Never run Never run Not planned None 0 / 0" in row(page, f"job-{job_id}")
+        assert "Never run Never run Not planned No error 0 / 0" in row(page, f"job-{job_id}")
     assert row(page, "outbox-email") == "E-mail 0 0 0 0"
     assert row(page, "outbox-sms") == "SMS 0 0 0 0"
     assert "0 notifications skipped" in page
