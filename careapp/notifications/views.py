@@ -110,9 +110,7 @@ def older_than(raw: str | None) -> int | None:
 @bp.post("/<int:notification_id>/read")
 @login_required
 def mark_read(notification_id: int) -> Response:
-    form = ReadForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
+    if not _submitted(ReadForm()):
         return _back_to_inbox()
     try:
         outbox.mark_read(notification_id, by=acting_user(), now=now())
@@ -126,9 +124,7 @@ def mark_read(notification_id: int) -> Response:
 @bp.post("/read-all")
 @login_required
 def mark_all_read() -> Response:
-    form = ReadForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
+    if not _submitted(ReadForm()):
         return _back_to_inbox()
     marked = outbox.mark_all_read(by=acting_user(), now=now())
     if marked:
@@ -143,12 +139,19 @@ def mark_all_read() -> Response:
 def choose_language() -> Response:
     """The language of this account's messages (e-mail, SMS and this page)."""
     form = LanguageForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
+    if not _submitted(form):
         return _back_to_inbox()
     user = set_language(acting_user().id, form.language.data, by=acting_user(), now=now())
     flash("Your messages will be in English." if user.language == "en" else "您的消息将使用中文。", "success")
     return _back_to_inbox()
+
+
+def _submitted(form: PageForm) -> bool:
+    """A button or choice posted with its CSRF token and a valid value; else its errors are flashed."""
+    if form.validate_on_submit():
+        return True
+    flash_form_errors(form)
+    return False
 
 
 def _back_to_inbox(notification_id: int | None = None) -> Response:
