@@ -72,13 +72,36 @@ def empty_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            _empty_postgresql(conn, tables)
         else:
             # Checked at commit: some tables refer to each other (a partner's approver is a user, users belong
             # to partners), so no deletion order satisfies every foreign key row by row.
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             for table in tables:
                 conn.exec_driver_sql(f'DELETE FROM "{table}"')
+
+
+_superuser: dict[str, bool] = {}
+
+
+def _empty_postgresql(conn, tables: list[str]) -> None:
+    """Delete every row and restart every id sequence, as TRUNCATE ... RESTART IDENTITY would, but ten times
+    faster on tables this small (TRUNCATE makes new files for every table and index, each test).
+    Skipping the foreign key triggers while deleting (some tables refer to each other) needs a superuser;
+    any other user gets TRUNCATE."""
+    url = str(conn.engine.url)
+    if url not in _superuser:
+        _superuser[url] = bool(conn.exec_driver_sql(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar())
+    if not _superuser[url]:
+        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        return
+    sequences = conn.exec_driver_sql("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    conn.exec_driver_sql("; ".join(f'DELETE FROM "{table}"' for table in tables))
+    restarts = [f'ALTER SEQUENCE "{name}" RESTART' for (name,) in sequences]
+    if restarts:
+        conn.exec_driver_sql("; ".join(restarts))
 
 
 @pytest.fixture
