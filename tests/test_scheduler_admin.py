@@ -13,7 +13,8 @@ from careapp.notifications.models import (Channel, Delivery, DeliveryStatus, Not
                                           Topic)
 from careapp.scheduler.jobs import JOBS
 from careapp.scheduler.models import JobStatus, SchedulerLease
-from careapp.scheduler.queries import describe, mask_email, scheduler_overview
+from careapp.core.privacy import mask_email
+from careapp.scheduler.queries import describe, scheduler_overview
 from careapp.scheduler.views import every
 from tests.api_helpers import bearer, call, error_of  # noqa: F401  (bearer: a fixture)
 from tests.factories import make_slot

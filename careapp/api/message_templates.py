@@ -10,7 +10,7 @@ from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import Forbidden, NotFound
 from careapp.notifications.models import Topic
-from careapp.notifications.templates import (BODY_MAX, SUBJECT_MAX, Wording, can_edit_messages, partner_templates,
+from careapp.notifications.templates import (BODY_MAX, SUBJECT_MAX, Wording, partner_templates,
                                              reset_template, save_template)
 from careapp.partners.models import PartnerOrganisation, ServiceKind
 
@@ -47,7 +47,7 @@ def message_templates(user: User, partner_id: int) -> list[MessageTemplateOut]:
     partner = db.session.get(PartnerOrganisation, partner_id)
     if partner is None:
         raise NotFound("No such partner.")
-    if not can_edit_messages(user, partner.id):
+    if not user.manages_partner(partner.id):
         raise Forbidden("Only this partner's manager sees its message texts.")
     return [MessageTemplateOut.of(wording) for wording in partner_templates(partner.id)]
 

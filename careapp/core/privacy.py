@@ -11,3 +11,12 @@ def mask_phone(number: str | None) -> str:
     if len(digits) < 7:
         return "****"
     return digits[:3] + "****" + digits[-4:]
+
+
+def mask_email(address: str) -> str:
+    """wa***@example.com: the domain and a hint of the name, not an address anyone could write to."""
+    local, at, domain = (address or "").strip().rpartition("@")
+    if not at:
+        return "***" if domain else ""
+    shown = local[:2] if len(local) > 2 else local[:1] if len(local) > 1 else ""
+    return f"{shown}***@{domain}"

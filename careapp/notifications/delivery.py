@@ -21,15 +21,13 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from careapp.booking.models import Booking
 from careapp.core.db import db, write_transaction
 from careapp.core.process import process_id
 from careapp.notifications.channels import (ChannelDown, PermanentFailure, RefusedAfterCommit, Sender,
                                             TemporaryFailure, open_sender)
 from careapp.notifications.models import Channel, Delivery, DeliveryStatus, Notification
-from careapp.notifications.outbox import render, retry_window, skip_reason
+from careapp.notifications.outbox import render, skip_reason
 from careapp.notifications.texts import Text
-from careapp.partners.models import Slot
 
 log = logging.getLogger("careapp.notifications")
 BATCH = 100
@@ -130,13 +128,12 @@ def _prepare(delivery_id: int, token: str, now: datetime) -> Outgoing | None:
     delivery = db.session.scalar(
         sa.select(Delivery).where(Delivery.id == delivery_id, Delivery.claim_token == token,
                                   Delivery.status == DeliveryStatus.pending)
-        .options(joinedload(Delivery.notification).joinedload(Notification.service)))
+        .options(joinedload(Delivery.notification).options(
+            joinedload(Notification.service), joinedload(Notification.slot), joinedload(Notification.booking))))
     if delivery is None:
         return None  # released to another sender meanwhile
     notification = delivery.notification
-    slot = db.session.get(Slot, notification.slot_id)
-    booking = db.session.get(Booking, notification.booking_id) if notification.booking_id else None
-    reason = skip_reason(notification, booking, slot, now)
+    reason = skip_reason(notification, notification.booking, notification.slot, now)
     if reason is not None:
         _skipped(delivery_id, token, now, reason)
         return None
@@ -194,7 +191,7 @@ def _after_failure(delivery: Delivery, now: datetime, error: str, *, temporary: 
     delivery.claim_token = delivery.claimed_until = None
     if not temporary:
         delivery.status = DeliveryStatus.failed
-    elif now - delivery.created_at >= retry_window():
+    elif now - delivery.created_at >= timedelta(hours=current_app.config["MAIL_GIVE_UP_HOURS"]):
         delivery.status = DeliveryStatus.failed
         delivery.last_error = f"gave up after {delivery.attempts} attempts: {error}"[:500]
     else:

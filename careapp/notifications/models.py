@@ -79,6 +79,8 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     service = relationship("Service")
+    slot = relationship("Slot")
+    booking = relationship("Booking")
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="notification", order_by="Delivery.id")
 
     __table_args__ = (
@@ -91,10 +93,6 @@ class Notification(db.Model):
         sa.Index("ix_notification_partner", "partner_id", "id"),
         sa.CheckConstraint("(household_id IS NULL) <> (partner_id IS NULL)", name="one_addressee"),
     )
-
-    @property
-    def service_kind(self) -> ServiceKind:
-        return self.service.kind
 
 
 class Delivery(db.Model):

@@ -8,7 +8,7 @@ second writer's row impossible; :func:`add_once` turns that into "already there"
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,8 +21,7 @@ from careapp.booking.models import Booking, BookingStatus
 from careapp.booking.policies import policy_for
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import Forbidden, NotFound
-from careapp.notifications.models import (Channel, Delivery, DeliveryStatus, MessageTemplate, Notification,
-                                          NotificationStatus, Topic)
+from careapp.notifications.models import Channel, Delivery, MessageTemplate, Notification, NotificationStatus, Topic
 from careapp.notifications.texts import Text, default_text, fill, language_of, values_for
 from careapp.partners.models import ServiceKind, Slot
 
@@ -73,11 +72,10 @@ def slot_facts(slot: Slot) -> dict[str, Any]:
 def add_once(notification: Notification) -> Notification | None:
     """Add a notification and its deliveries, unless one of its kind is already there (then None).
 
-    Runs in a savepoint inside the caller's transaction: a row another scheduler wrote at the same moment
-    makes the insert fail on the unique constraint, and only the savepoint is rolled back.
+    Runs in a savepoint inside the caller's transaction: a row already there (or one another scheduler
+    wrote at the same moment) makes the insert fail on the unique constraint, and only the savepoint is
+    rolled back. The jobs ask only for notifications not yet written, so this is rare.
     """
-    if _exists(notification):
-        return None
     try:
         with db.session.begin_nested():
             db.session.add(notification)
@@ -87,15 +85,6 @@ def add_once(notification: Notification) -> Notification | None:
     except IntegrityError:
         return None
     return notification
-
-
-def _exists(notification: Notification) -> bool:
-    if notification.booking_id is not None:
-        match = sa.and_(Notification.booking_id == notification.booking_id, Notification.kind == notification.kind)
-    else:
-        match = sa.and_(Notification.booking_id.is_(None), Notification.slot_id == notification.slot_id,
-                        Notification.kind == notification.kind)
-    return db.session.scalar(sa.select(Notification.id).where(match)) is not None
 
 
 def addressees(notification: Notification) -> list[User]:
@@ -149,15 +138,6 @@ def skip_reason(notification: Notification, booking: Booking | None, slot: Slot,
     if topic == Topic.waitlist_confirmed and booking.status != BookingStatus.confirmed:
         return f"the booking is {booking.status.value}"
     return None
-
-
-def skip(notification: Notification, reason: str, *, now: datetime) -> None:
-    """Mark a notification and its unsent deliveries skipped (inside the caller's transaction)."""
-    notification.status, notification.skip_reason = NotificationStatus.skipped, reason
-    for delivery in notification.deliveries:
-        if delivery.status == DeliveryStatus.pending:
-            delivery.status, delivery.last_error, delivery.updated_at = DeliveryStatus.skipped, reason, now
-            delivery.claim_token = delivery.claimed_until = None
 
 
 # --- wording ---
@@ -228,10 +208,6 @@ def inbox(user: User, *, limit: int = 50, before_id: int | None = None,
 def unread_count(user: User) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
                              .where(inbox_filter(user), Notification.read_at.is_(None))) or 0
-
-
-def retry_window() -> timedelta:
-    return timedelta(hours=current_app.config["MAIL_GIVE_UP_HOURS"])
 
 
 def mark_read(notification_id: int, *, by: User, now: datetime) -> Notification:

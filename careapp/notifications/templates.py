@@ -63,11 +63,6 @@ def topics_for(kind: ServiceKind) -> list[Topic]:
             and not (topic == Topic.reminder and not policy_for(kind).sends_reminders)]
 
 
-def can_edit_messages(user: User, partner_id: int) -> bool:
-    """A partner's message texts: its manager (and admins)."""
-    return user.manages_partner(partner_id)
-
-
 def offered_kinds(partner_id: int) -> list[ServiceKind]:
     """The kinds of the partner's services, in ServiceKind order."""
     kinds = set(db.session.scalars(sa.select(Service.kind).where(Service.partner_id == partner_id).distinct()))
@@ -160,7 +155,7 @@ def _check_offered(partner: PartnerOrganisation, kind: ServiceKind) -> None:
 def _partner_to_edit(partner_id: int, by: User, kind: ServiceKind) -> PartnerOrganisation:
     # The partner's row is the one lock of its message texts: two managers saving at once take turns.
     partner = existing_partner(partner_id, lock=True)
-    if not can_edit_messages(by, partner.id):
+    if not by.manages_partner(partner.id):
         raise Forbidden("Only this partner's manager may change its message texts.")
     _check_offered(partner, kind)
     return partner

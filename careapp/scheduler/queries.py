@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from careapp.core.db import db
-from careapp.core.privacy import mask_phone
+from careapp.core.privacy import mask_email, mask_phone
 from careapp.notifications.models import (Channel, Delivery, DeliveryStatus, Notification, NotificationStatus,
                                           Topic)
 from careapp.scheduler.jobs import DEFAULT_INTERVALS, JOBS
@@ -117,15 +117,6 @@ def describe(job) -> str:
     """A job's docstring's first paragraph, as one line (a sentence may wrap in the source)."""
     text = inspect.cleandoc(job.__doc__ or "")
     return " ".join(text.split("\n\n", 1)[0].split())
-
-
-def mask_email(address: str) -> str:
-    """wa***@example.com: the domain and a hint of the name, not an address anyone could write to."""
-    local, at, domain = (address or "").strip().rpartition("@")
-    if not at:
-        return "***" if domain else ""
-    shown = local[:2] if len(local) > 2 else local[:1] if len(local) > 1 else ""
-    return f"{shown}***@{domain}"
 
 
 def mask_address(channel: Channel, address: str) -> str:
