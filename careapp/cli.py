@@ -2,6 +2,7 @@
 
     careapp init-db        create or upgrade the schema (run before `serve`)
     careapp users create   make an account (the operator, so no role check)
+    careapp import-district FILE   add or update communities, grids and buildings from the grid ledger
     careapp load-demo      fill an empty database with the demo district
     careapp demo           all of the above on SQLite, then serve with the scheduler
     careapp serve          production: gunicorn with several workers, no scheduler
@@ -13,6 +14,7 @@ a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Callable
 
 import click
@@ -32,7 +34,8 @@ from careapp.core.errors import CareappError
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_db, users, load_demo_command, demo_command, serve_command, scheduler_command):
+    for command in (init_db, users, import_district_command, load_demo_command, demo_command, serve_command,
+                    scheduler_command):
         app.cli.add_command(command)
 
 
@@ -105,6 +108,35 @@ def create_user_command(role: str, login: str, password: str, partner_id: int | 
     except CareappError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created {user.role.value} account {user.login} (id {user.id}).")
+
+
+@click.command("import-district")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
+@with_appcontext
+@reports_database_errors
+def import_district_command(path: str) -> None:
+    """Add or update communities, grids and buildings from the grid ledger (.xlsx or .csv; docs/district-import.md).
+    A file with any bad row imports nothing: its rows are listed and the exit status is 1."""
+    from careapp.district.importer import LedgerRefused, import_ledger
+
+    require_migrated_schema()
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise click.ClickException(f"The file is larger than {limit // 2**20} MB: split it, or raise "
+                                   "CAREAPP_IMPORT_MAX_MB.")
+    try:
+        result = import_ledger(os.path.basename(path), data, by=None, now=now(), max_bytes=limit)
+    except LedgerRefused as refusal:
+        for error in refusal.errors:
+            click.echo(str(error), err=True)
+        if refusal.more:
+            click.echo(f"... and {refusal.more} more.", err=True)
+        raise click.ClickException(refusal.message) from None
+    except CareappError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(result.summary())
 
 
 # --- the demo ---

@@ -13,6 +13,7 @@ from careapp.community.forms import PartnerForm
 from careapp.community.queries import partner_overview
 from careapp.core.clock import now
 from careapp.core.db import db
+from careapp.district.views import bp as district_pages
 from careapp.households.models import CareRecipient
 from careapp.households.queries import search_households
 from careapp.pages import acting_user, form_page, render, require
@@ -20,6 +21,7 @@ from careapp.partners.models import PartnerKind, PartnerOrganisation
 from careapp.partners.services import create_partner
 
 bp = Blueprint("community", __name__, url_prefix="/community")
+bp.register_blueprint(district_pages)  # /community/district/...: the grid ledger import, for the same staff
 
 
 @bp.before_request
