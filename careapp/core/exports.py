@@ -24,3 +24,28 @@ def csv_response(filename: str, rows: Iterable[Iterable[object]]) -> Response:
         writer.writerow([safe_cell(cell) for cell in row])
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --- xlsx (openpyxl) ---
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def append_rows(sheet, rows: Iterable[Iterable[object]]) -> None:
+    """Rows of values; text is neutralised as in CSV, numbers stay numbers (never formulas)."""
+    for row in rows:
+        sheet.append([safe_cell(value) if isinstance(value, str) else value for value in row])
+
+
+def set_widths(sheet, widths: Iterable[int]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def workbook_response(filename: str, book) -> Response:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Response(buffer.getvalue(), mimetype=XLSX_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

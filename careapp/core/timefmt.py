@@ -19,9 +19,9 @@ def local_date(moment: datetime) -> date:
     return to_local(moment).date()
 
 
-def from_local(day: date, at: time) -> datetime:
-    """A local wall-clock time on a day, as an aware UTC datetime."""
-    return datetime.combine(day, at, tzinfo=zone()).astimezone(timezone.utc)
+def from_local(day: date, at: time, in_zone: ZoneInfo | None = None) -> datetime:
+    """A local wall-clock time on a day (in ``in_zone``, by default the sub-district's), as an aware UTC datetime."""
+    return datetime.combine(day, at, tzinfo=in_zone or zone()).astimezone(timezone.utc)
 
 
 def format_local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from io import BytesIO
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -84,9 +85,14 @@ class Month:
     def previous(self) -> Month:
         return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
 
-    def bounds(self) -> tuple[datetime, datetime]:
-        """[start, end) of the month as UTC moments (local midnight of the 1st to that of the next 1st)."""
-        return from_local(self.first_day, time(0)), from_local(self.next.first_day, time(0))
+    def bounds(self, zone: ZoneInfo | None = None) -> tuple[datetime, datetime]:
+        """[start, end) of the month as UTC moments (local midnight of the 1st to that of the next 1st), in
+        ``zone`` (by default the sub-district's: callers outside a request pass it)."""
+        return from_local(self.first_day, time(0), zone), from_local(self.next.first_day, time(0), zone)
+
+    @property
+    def last_day(self) -> date:
+        return self.next.first_day - timedelta(days=1)
 
 
 def served(now: datetime) -> sa.ColumnElement[bool]:
