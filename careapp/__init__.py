@@ -58,6 +58,8 @@ def _register_blueprints(app: Flask) -> None:
     from careapp.api import bp as api
     from careapp.booking.views import bp as booking
     from careapp.community.views import bp as community
+    from careapp.coverage.reports import bp as reports
+    from careapp.coverage.views import bp as coverage
     from careapp.family.views import bp as family
     from careapp.childcare.views import bp as childcare
     from careapp.daycare.views import bp as daycare
@@ -71,6 +73,6 @@ def _register_blueprints(app: Flask) -> None:
     from careapp.partners.views import bp as partners
     from careapp.scheduler.views import bp as scheduler_admin
 
-    for blueprint in (accounts, family, booking, partners, community, enrolments, daycare, meals, billing,
+    for blueprint in (accounts, family, booking, partners, community, coverage, reports, enrolments, daycare, meals, billing,
                       childcare, rosters, partner_admin, notifications, messages, scheduler_admin, api):
         app.register_blueprint(blueprint)

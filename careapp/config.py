@@ -60,6 +60,15 @@ def _job_intervals(env: Mapping[str, str]) -> dict[str, int]:
             for job, seconds in DEFAULT_INTERVALS.items()}
 
 
+def _coverage_radii(env: Mapping[str, str]) -> dict[str, int]:
+    """Metres within which a service point of a kind covers a building: CAREAPP_COVERAGE_RADIUS_<KIND>_M,
+    e.g. CAREAPP_COVERAGE_RADIUS_MEAL_M=500. The default, 1,000 m, is the 15-minute walk (DOMAIN.md)."""
+    from careapp.partners.models import ServiceKind
+
+    return {kind.value: _int(env, f"CAREAPP_COVERAGE_RADIUS_{kind.value.upper()}_M", 1000, low=1)
+            for kind in ServiceKind}
+
+
 def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
     value = env.get(name) or default
     try:
@@ -156,6 +165,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         # Subsidy per meal by age tier (lowest age of the tier: yuan), and the extra for special groups.
         "MEAL_SUBSIDY_TIERS": _age_tiers(env, "CAREAPP_MEAL_SUBSIDY_TIERS", "60:1,70:2,80:3"),
         "MEAL_SPECIAL_SUBSIDY": _special_groups(env, "CAREAPP_MEAL_SPECIAL_SUBSIDY", "dibao:2,tekun:3,shineng:2"),
+        # Coverage (careapp/coverage): the service circle of each kind, in metres.
+        "COVERAGE_RADIUS_M": _coverage_radii(env),
         # The scheduler (see careapp/scheduler): reminder lead times, how often each job runs, the
         # active scheduler's lease on SQLite, and how long a failing message keeps being retried.
         "REMINDERS": _reminder_leads(env, "CAREAPP_REMINDERS", "eve@18:00,1h"),
@@ -183,4 +194,6 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        # The largest grid ledger community staff may import (the import page alone takes more than the above).
+        "IMPORT_MAX_BYTES": _int(env, "CAREAPP_IMPORT_MAX_MB", 10, low=1) * 1024 * 1024,
     }

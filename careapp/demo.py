@@ -87,6 +87,11 @@ DISTRICT: dict[str, dict[str, list[tuple[str, str, float, float]]]] = {
         "汀苑小区网格": [
             ("汀苑小区3栋", "芜湖市镜湖区汀棠路汀苑小区3栋", 31.3461, 118.3698),
         ],
+        # Two kilometres west of every service point: the gap the coverage dashboard is there to show.
+        "赭山西村网格": [
+            ("赭山西村4栋", "芜湖市镜湖区赭山西路赭山西村4栋", 31.3405, 118.3550),
+            ("赭山西村6栋", "芜湖市镜湖区赭山西路赭山西村6栋", 31.3411, 118.3541),
+        ],
     },
 }
 
@@ -295,6 +300,14 @@ HOUSEHOLDS = [
     ]),
     DemoHousehold("赵家", "一组团3栋", "601", "zhao@zhelu.example", [
         elder("赵长林", 72, 0, diet="清真", diet_tags=[DietTag.halal], phone="13800138015"),
+    ]),
+    # Out of reach of every service (see the coverage dashboard): nobody here has booked anything yet.
+    DemoHousehold("孙家", "赭山西村4栋", "102", "sun@zhelu.example", [
+        elder("孙淑芬", 81, 1), elder("孙国平", 83, 2, mobility="拐杖"),
+    ]),
+    DemoHousehold("周家", "赭山西村6栋", "303", "zhou@zhelu.example", [
+        elder("周建华", 66, 0),
+        child("周小雨", 40, ("周敏", "母亲", "13800138006")),
     ]),
 ]
 

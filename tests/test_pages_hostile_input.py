@@ -10,8 +10,10 @@ route as one role and reports all the failures at once:
 """
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import time, timedelta
 
 import pytest
@@ -78,6 +80,15 @@ ROLES_FOR = {
     "community.new_partner": (COMMUNITY,),
     "community.residents": (COMMUNITY,),
     "community.book_for_member": (COMMUNITY,),
+    "community.district.import_ledger_page": (COMMUNITY,),
+    "community.district.template_xlsx": (COMMUNITY,),
+    "community.district.template_csv": (COMMUNITY,),
+    "reports.monthly": (COMMUNITY, ADMIN),
+    "coverage.dashboard": (COMMUNITY, ADMIN),
+    "coverage.map_page": (COMMUNITY,),
+    "coverage.grids_csv": (COMMUNITY,),
+    "coverage.grids_xlsx": (COMMUNITY,),
+    "reports.monthly_xlsx": (COMMUNITY,),
     "partner_admin.register": (ANON,),
     "partner_admin.pending": (COMMUNITY,),
     "partner_admin.review": (COMMUNITY,),
@@ -169,6 +180,7 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
     "partners.new_account": lambda ids: {"role": "partner_staff", "name": "新护理员", "login": "13700000001",
                                          "password": PASSWORD, "email": "staff@example.cn", "phone": "137"},
     "community.new_partner": lambda ids: {"name": "新机构", "kind": "canteen", "phone": "0553-1234567"},
+    "community.district.import_ledger_page": lambda ids: {"file": Upload("ledger.csv", LEDGER)},
     "partner_admin.register": lambda ids: {"name": "新希望助餐点", "kind": "canteen", "phone": "0553-1234567",
                                            "description": "午餐", "manager_name": "周主任", "login": "13955550001",
                                            "password": PASSWORD, "confirm": PASSWORD},
@@ -206,6 +218,12 @@ QUERY_PARAMETERS = {
     "community.residents": ("q",),
     "billing.household_index": ("month",),
     "billing.partner_index": ("month",),
+    "reports.monthly": ("month",),
+    "coverage.dashboard": ("community_id", "grid_id", "kind", "week"),
+    "coverage.map_page": ("community_id", "grid_id", "kind", "week"),
+    "coverage.grids_csv": ("community_id", "grid_id", "kind", "week"),
+    "coverage.grids_xlsx": ("community_id", "grid_id", "kind", "week"),
+    "reports.monthly_xlsx": ("month",),
     "rosters.day_roster": ("day",),
     "rosters.day_roster_csv": ("day",),
     "rosters.point_shifts": ("week",),
@@ -268,11 +286,52 @@ SHAPES = {"int": r"\d+", "date": r"\d{4}-\d\d-\d\d", "time": r"\d\d:\d\d", "floa
 
 def hostile_for(value) -> dict[str, str]:
     """The hostile values worth sending instead of ``value`` (all of them for a field with no example)."""
+    if isinstance(value, Upload):
+        return {**{label: HOSTILE[label] for label in COMMON}, **HOSTILE_UPLOADS}
     if value in ("", None):
         return HOSTILE
     sample = value[0] if isinstance(value, list) else value
     shape = next((name for name, pattern in SHAPES.items() if re.fullmatch(pattern, str(sample))), "text")
     return {label: HOSTILE[label] for label in (*COMMON, *BY_SHAPE[shape])}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file in a form. Sent as a new file object with every request: the test client closes what it sends."""
+
+    filename: str
+    content: bytes
+
+
+LEDGER = ("community,grid,building,address,latitude,longitude\n"
+          "旭日天都社区,一组团网格,一组团1栋,九华中路旭日天都一组团1栋,31.3418,118.3792\n").encode()
+# What else to send in place of a file: files no program wrote, with names no browser sends.
+HOSTILE_UPLOADS = {
+    "empty-file": Upload("ledger.csv", b""),
+    "binary": Upload("ledger.csv", bytes(range(256)) * 64),
+    "corrupt-xlsx": Upload("ledger.xlsx", b"PK\x03\x04" + b"\x00" * 200),
+    "truncated-zip": Upload("ledger.xlsx", b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
+    "gb18030": Upload("ledger.csv", LEDGER.decode().encode("gb18030")),
+    "formula": Upload("ledger.csv", LEDGER.replace(b"31.3418", b"=1+1")),
+    "bad-rows": Upload("ledger.csv", LEDGER + "旭日天都社区,一组团网格,一组团1栋,,200,118\n".encode()),
+    "wrong-extension": Upload("ledger.exe", b"MZ" + b"\x00" * 100),
+    "no-extension": Upload("ledger", LEDGER),
+    "no-filename": Upload("", LEDGER),
+    "nul-filename": Upload("a\x00b.csv", LEDGER),
+    "long-filename": Upload("x" * 10_000 + ".csv", LEDGER),
+    "path-filename": Upload("../../../etc/passwd.csv", LEDGER),
+}
+
+
+def sendable(data: dict | None) -> dict | None:
+    """The form with a fresh file object for every Upload in it."""
+    def one(value):
+        return (io.BytesIO(value.content), value.filename) if isinstance(value, Upload) else value
+
+    if data is None:
+        return None
+    return {name: [one(item) for item in value] if isinstance(value, list) else one(value)
+            for name, value in data.items()}
 
 
 NO_SUCH_IDS = ("99999999999999999999", str(2**31), str(2**63), "0", "-1", "abc")
@@ -395,7 +454,7 @@ class Sweep:
         before = (self.state or snapshot()) if method == "POST" else None
         self.state = None
         try:
-            response = self.client.open(url, method=method, data=data)
+            response = self.client.open(url, method=method, data=sendable(data))
         except Exception as error:  # noqa: BLE001 -- an escaped exception is the 500 this test looks for
             db.session.rollback()
             self.failures.append(f"{label}: {method} {url[:120]} raised {type(error).__name__}: {str(error)[:200]}")

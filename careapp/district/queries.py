@@ -29,3 +29,10 @@ def find_buildings(*, grid_id: int | None = None, name_contains: str | None = No
         stmt = stmt.where(Building.name.icontains(name_contains, autoescape=True))
     stmt = stmt.order_by(Grid.community_id, Grid.name, Building.name, Building.id).limit(min(limit, MAX_BUILDINGS))
     return list(db.session.scalars(stmt))
+
+
+def communities_and_grids() -> tuple[list[Community], list[Grid]]:
+    """Every community and every grid, by name: two statements (for the choice of an area)."""
+    communities = list(db.session.scalars(sa.select(Community).order_by(Community.name, Community.id)))
+    grids = list(db.session.scalars(sa.select(Grid).order_by(Grid.name, Grid.id)))
+    return communities, grids

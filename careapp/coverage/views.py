@@ -1,0 +1,145 @@
+"""Coverage pages for community staff: the dashboard and its drill-down, the map and the downloads.
+
+Every page takes the same GET choice (``CoverageForm``: community, grid, kind, week) and the same
+``Coverage`` read model, so the page, the map and the exports always show the same numbers.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, request
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from markupsafe import Markup
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from careapp.core.clock import now
+from careapp.core.errors import CareappError
+from careapp.core.exports import append_rows, csv_response, set_widths, workbook_response
+from careapp.core.timefmt import local_date, zone
+from careapp.coverage.bands import SHOWN
+from careapp.coverage.dashboard import Coverage, Level, coverage, iso_week, link_args, parse_week, serves
+from careapp.coverage.forms import CoverageForm
+from careapp.coverage.tables import export_name, grid_header, grid_rows, share_percent
+from careapp.district.queries import communities_and_grids
+from careapp.households.models import RecipientKind
+from careapp.pages import LABELS, acting_user, options, render, require, show_refusal
+
+bp = Blueprint("coverage", __name__, url_prefix="/community/coverage")
+
+# The demand chart shows at most this many grids (those with the most demand); the table has them all.
+CHART_GRIDS = 30
+
+
+@bp.before_request
+@login_required
+def district_staff_only() -> ResponseReturnValue | None:
+    require(acting_user().is_district, "Coverage is for community staff.")
+
+
+def _choice_form() -> CoverageForm:
+    form = CoverageForm(request.args)
+    communities, grids = communities_and_grids()
+    form.community_id.set_options([(community.id, community.name) for community in communities])
+    chosen = form.community_id.data if not form.community_id.errors else None
+    form.grid_id.set_options(options((grid.id, grid.name) for grid in grids
+                                     if chosen is None or grid.community_id == chosen))
+    return form
+
+
+def _chosen(template: str, **context) -> tuple[CoverageForm, Coverage | None, ResponseReturnValue | None]:
+    """The area, kind and week asked for, and their coverage; or the page answering a bad choice."""
+    form = _choice_form()
+    if not form.validate():
+        return form, None, render(template, 400, form=form, coverage=None, **context)
+    today = local_date(now())
+    try:
+        cov = coverage(community_id=form.community_id.data, grid_id=form.grid_id.data, kind=form.chosen_kind,
+                       week=parse_week(form.week.data, today), today=today, zone=zone(),
+                       radius_m=current_app.config["COVERAGE_RADIUS_M"],
+                       sub_district=current_app.config["SUB_DISTRICT"])
+    except CareappError as error:
+        return form, None, render(template, show_refusal(error, form), form=form, coverage=None, **context)
+    form.week.data = iso_week(cov.week)
+    return form, cov, None
+
+
+@bp.get("/")
+def dashboard() -> ResponseReturnValue:
+    form, cov, answer = _chosen("coverage/dashboard.html")
+    if answer is not None:
+        return answer
+    return render("coverage/dashboard.html", form=form, coverage=cov, bands=SHOWN, Level=Level,
+                  share_percent=share_percent, link_args=link_args, charts=chart_data(cov), served_by=served_by,
+                  busiest=cov.busiest_grids(CHART_GRIDS))
+
+
+def served_by(kind) -> str:
+    """Whom a kind of care serves, in words: "Elders", "Children" or "Elders and children"."""
+    plural = {RecipientKind.elder: "elders", RecipientKind.child: "children"}
+    words = [plural[each] for each in RecipientKind if serves(kind, each)]
+    return " and ".join(words).capitalize()
+
+
+def chart_data(cov: Coverage) -> Markup:
+    """The charts' numbers as JSON for static/js/coverage-charts.js (no inline script: the page's CSP allows none)."""
+    kind_label = LABELS["service_kind"]
+    busiest = cov.busiest_grids(CHART_GRIDS)
+    data = {
+        "utilisation": {
+            "weeks": [iso_week(monday) for monday, _ in cov.trend],
+            "series": [{"label": kind_label[kind],
+                        "values": [None if by_kind[kind] is None else round(100 * float(by_kind[kind]), 1)
+                                   for _, by_kind in cov.trend]} for kind in cov.kinds],
+        },
+        "demand": {
+            "grids": [grid.name for grid in busiest],
+            "offered": [sum(grid.offered.values()) for grid in busiest],
+            "booked": [sum(grid.booked.values()) for grid in busiest],
+            "waitlisted": [sum(grid.waitlisted.values()) for grid in busiest],
+        },
+    }
+    # Safe inside <script type="application/json">: no "</" can close the element early.
+    return Markup(json.dumps(data, ensure_ascii=False).replace("</", "<\\/"))
+
+
+@bp.get("/map")
+def map_page() -> ResponseReturnValue:
+    from careapp.coverage.map import coverage_map
+
+    form, cov, answer = _chosen("coverage/map.html", map=None)
+    if answer is not None:
+        return answer
+    return render("coverage/map.html", form=form, coverage=cov, map=coverage_map(cov), Level=Level,
+                  link_args=link_args)
+
+
+@bp.get("/grids.csv")
+def grids_csv() -> ResponseReturnValue:
+    form, cov, answer = _chosen("coverage/dashboard.html")
+    if answer is not None:
+        return answer
+    return csv_response(export_name(cov, "csv"), [grid_header(cov, LABELS["service_kind"]), *grid_rows(cov)])
+
+
+@bp.get("/grids.xlsx")
+def grids_xlsx() -> ResponseReturnValue:
+    form, cov, answer = _chosen("coverage/dashboard.html")
+    if answer is not None:
+        return answer
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Coverage per grid"
+    append_rows(sheet, [[f"{current_app.config['SUB_DISTRICT']} · {cov.scope.name} · coverage per grid"],
+                        [f"Week {iso_week(cov.week)}; within reach: "
+                         + ", ".join(f"{LABELS['service_kind'][kind]} {cov.radius_m[kind]} m" for kind in cov.kinds)],
+                        [None]])
+    sheet["A1"].font = Font(bold=True, size=14)
+    header = grid_header(cov, LABELS["service_kind"])
+    append_rows(sheet, [header, *grid_rows(cov)])
+    for cell in sheet[4]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "C5"
+    set_widths(sheet, [16, 16, *([12] * (len(header) - 2))])
+    return workbook_response(export_name(cov, "xlsx"), book)
