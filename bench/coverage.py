@@ -94,10 +94,13 @@ def build_city(buildings: int, points: int, seed: int) -> None:
             for day in range(5):
                 slot_id += 1
                 starts = monday - timedelta(weeks=week) + timedelta(days=day)
+                wanted = int(rng.integers(0, 13))
+                booked = min(wanted, 10)  # the tallies the booking engine would keep
                 slots.append({"id": slot_id, "service_id": p + 1, "starts_at": starts,
                               "ends_at": starts + timedelta(hours=3), "capacity": 10, "status": "open",
-                              "created_at": NOW})
-                for order, who in enumerate(rng.choice(recipients, int(rng.integers(0, 13)), replace=False)):
+                              "created_at": NOW, "booked_count": booked, "attended_count": booked if week else 0,
+                              "no_show_count": 0})
+                for order, who in enumerate(rng.choice(recipients, wanted, replace=False)):
                     bookings.append({"slot_id": slot_id, "recipient_id": int(who) + 1, "created_at": NOW,
                                      "updated_at": NOW, "waitlist_order": order + 1 if order >= 10 else None,
                                      "status": (BookingStatus.waitlisted if order >= 10 else

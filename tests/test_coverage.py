@@ -17,8 +17,10 @@ from careapp.core.geo import EARTH_RADIUS_M, distance_m
 from careapp.coverage.dashboard import Level, coverage, parse_week
 from careapp.coverage.reach import Places
 from careapp.core.errors import BadInput
+from careapp.district.models import Building, Grid
 from careapp.partners.models import PartnerOrganisation, Service, ServiceKind
-from tests.api_helpers import bearer, call, error_of  # noqa: F401
+from tests.factories import make_family
+from tests.api_helpers import bearer, call, error_of  # noqa: F401  (bearer is a fixture)
 from tests.conftest import START, SHANGHAI
 from tests.coverage_factories import LAYOUT, MONDAY, P, WEEK, build_district, east_of, north_of
 from tests.page_helpers import login
@@ -217,13 +219,15 @@ def test_the_dashboard_reads_a_constant_number_of_statements(app, client, distri
         return len(seen)
 
     before = statements()
-    more = build_district.__globals__  # noqa: F841  (the same factory, a second district beside the first)
     with write_transaction():
-        from careapp.district.models import Building
-        grid = district.grids["汀苑网格"]
-        for i in range(20):
-            db.session.add(Building(grid_id=grid.id, name=f"新楼{i}", address="x", latitude=31.3 + i / 1000,
-                                    longitude=118.38))
+        grid = Grid(community_id=district.communities["汀棠社区"].id, name="新网格")
+        buildings = [Building(grid=grid, name=f"新楼{i}", address="x", latitude=31.3 + i / 1000, longitude=118.38)
+                     for i in range(20)]
+        db.session.add_all([grid, *buildings])
+    for building in buildings[:5]:
+        family = make_family(building, START, f"{building.name}家")
+        family.add_elder(START, name=f"{building.name}老人")
+        family.add_child(START, name=f"{building.name}孩子", months=30)
     assert statements() == before
 
 
@@ -288,7 +292,7 @@ def test_the_dashboard_drills_down_and_keeps_the_week_and_kind(app, client, dist
     login(client, district.staff)
     community = district.communities["赭山社区"].id
     grid = district.grids["旭日天都网格"].id
-    page = client.get(f"/community/coverage/?kind=daycare&week=2026-W48").get_data(as_text=True)
+    page = client.get("/community/coverage/?kind=daycare&week=2026-W48").get_data(as_text=True)
     assert f"/community/coverage/?week=2026-W48&amp;kind=daycare&amp;community_id={community}" in page
     response = client.get(f"/community/coverage/?community_id={community}&grid_id={grid}&kind=daycare")
     assert response.status_code == 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date, datetime, timedelta, timezone
 from collections.abc import Iterator
 
 import pytest
@@ -88,3 +89,39 @@ def test_control_the_comparison_notices_a_schema_that_differs(migrations_app):
     with db.engine.begin() as connection:
         connection.exec_driver_sql("DROP INDEX ix_slot_starts_at")
     assert [difference[0] for difference in schema_differences()] == ["add_index"]
+
+
+def test_the_slot_tallies_migration_counts_the_bookings_already_there(migrations_app):
+    """Slots made before the engine kept tallies get them counted from their bookings."""
+    upgrade(revision="3516d5d3e115")
+    now = datetime(2026, 11, 1, 1, tzinfo=timezone.utc)
+    later = now + timedelta(days=1)
+    rows = [
+        ("community", {"id": 1, "name": "社区"}), ("grid", {"id": 1, "community_id": 1, "name": "网格"}),
+        ("building", {"id": 1, "grid_id": 1, "name": "1栋", "address": "", "latitude": 31.3, "longitude": 118.3}),
+        ("household", {"id": 1, "name": "家", "building_id": 1, "created_at": now}),
+        ("partner_organisation", {"id": 1, "name": "中心", "kind": "elderly_care_centre", "approved": True,
+                                  "created_at": now}),
+        ("service_point", {"id": 1, "partner_id": 1, "name": "点", "address": "", "latitude": 31.3,
+                           "longitude": 118.3}),
+        ("service", {"id": 1, "partner_id": 1, "service_point_id": 1, "kind": "daycare", "name": "日托",
+                     "default_capacity": 5, "fill_policy": "auto", "offer_hours": 24, "active": True}),
+        ("slot", {"id": 1, "service_id": 1, "starts_at": now, "ends_at": later, "capacity": 5, "status": "open",
+                  "created_at": now}),
+    ]
+    statuses = ["confirmed", "checked_in", "checked_out", "no_show", "waitlisted", "cancelled", "offered"]
+    rows += [("care_recipient", {"id": i + 1, "household_id": 1, "kind": "elder", "name": f"老人{i}",
+                                 "birth_date": date(1950, 1, 1), "created_at": now}) for i in range(len(statuses))]
+    rows += [("booking", {"id": i + 1, "slot_id": 1, "recipient_id": i + 1, "status": status, "created_at": now,
+                          "updated_at": now, "waitlist_order": i if status == "waitlisted" else None})
+             for i, status in enumerate(statuses)]
+    tables = sa.MetaData()
+    tables.reflect(db.engine)
+    with db.engine.begin() as connection:
+        for table, values in rows:
+            connection.execute(sa.insert(tables.tables[table]), values)
+    upgrade()
+    with db.engine.connect() as connection:
+        tallies = connection.exec_driver_sql(
+            "SELECT booked_count, attended_count, no_show_count FROM slot WHERE id = 1").one()
+    assert tuple(tallies) == (4, 2, 1)

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from careapp.accounts.models import User
-from careapp.booking.models import HOLDS_PLACE, Booking, BookingStatus, EndReason
+from careapp.booking.models import HOLDS_PLACE, TALLIES, Booking, BookingStatus, EndReason
 from careapp.booking.policies import policy_for
 from careapp.core import audit
 from careapp.core.db import db, lock_for_update, write_transaction
@@ -108,9 +108,18 @@ def _require_partner_staff(user: User, slot: Slot) -> None:
         raise Forbidden("Only this partner's staff may record attendance.")
 
 
+def _tally(slot_id: int, old: BookingStatus | None, new: BookingStatus) -> None:
+    """Move the slot's tallies with one booking's change of status (the caller holds the slot's lock)."""
+    moves = {column: (new in statuses) - (old in statuses) for column, statuses in TALLIES.items()}
+    moves = {column: getattr(Slot, column) + move for column, move in moves.items() if move}
+    if moves:
+        db.session.execute(sa.update(Slot).where(Slot.id == slot_id).values(moves))
+
+
 def _set_status(booking: Booking, status: BookingStatus, action: str, *, by: User | None, now: datetime,
                 **changes) -> None:
     before = booking.snapshot()
+    _tally(booking.slot_id, booking.status, status)
     booking.status = status
     booking.updated_at = now
     for field, value in changes.items():
@@ -161,6 +170,7 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
                 raise duplicate from None
             raise Busy("Another booking for this slot was being made at the same moment; please try again.") \
                 from error
+        _tally(slot.id, None, status)
         policy.apply_options(booking, dict(options or {}), current_app.config, now=now)
         audit.record(f"booking.{status.value}", booking, actor=by, now=now,
                      after={**booking.snapshot(), **policy.options_of(booking)})

@@ -27,6 +27,12 @@ LIVE = frozenset(BookingStatus) - {BookingStatus.cancelled}
 # These hold one of the slot's places; their count never exceeds the capacity.
 HOLDS_PLACE = frozenset({BookingStatus.confirmed, BookingStatus.offered, BookingStatus.checked_in,
                          BookingStatus.checked_out, BookingStatus.no_show})
+# A place is booked once someone holds it for good (an open offer is not a booking yet).
+BOOKED = frozenset({BookingStatus.confirmed, BookingStatus.checked_in, BookingStatus.checked_out,
+                    BookingStatus.no_show})
+ATTENDED = frozenset({BookingStatus.checked_in, BookingStatus.checked_out})
+# The slot's tally column for each set of statuses (Slot.booked_count, ...): the engine keeps them.
+TALLIES = {"booked_count": BOOKED, "attended_count": ATTENDED, "no_show_count": frozenset({BookingStatus.no_show})}
 
 
 class EndReason(str, enum.Enum):

@@ -27,8 +27,8 @@ from careapp.booking.policies import policy_for
 from careapp.core.errors import BadInput, NotFound
 from careapp.coverage.bands import BANDS, SHOWN
 from careapp.coverage.queries import (
-    District, PointOffer, demand_by_building, load_district, places_by_point, point_offers, residents_by_band)
-from careapp.coverage.reach import Places
+    District, PointOffer, demand_by_building, load_district, places_by_point, point_offers, residents)
+from careapp.coverage.reach import Places, on_unit_sphere
 from careapp.households.models import RecipientKind
 from careapp.partners.models import ServiceKind
 
@@ -170,7 +170,8 @@ class Coverage:
     grids: list[AreaFigures]            # every grid in the scope (the demand chart and the ranking)
     uncovered: list[UncoveredBuilding]  # the most affected first, at most UNCOVERED_SHOWN
     uncovered_total: int
-    # For the map: the district's columns, which buildings are in scope and which kinds reach each.
+    # For the map: the district's columns, which buildings are in scope and which kinds reach each (buildings
+    # out of scope are not asked: False).
     district: District = field(repr=False)
     in_scope: np.ndarray = field(repr=False)
     reached: dict[ServiceKind, np.ndarray] = field(repr=False)
@@ -217,13 +218,16 @@ def find_scope(district: District, community_id: int | None, grid_id: int | None
     return Scope(Level.subdistrict, None, sub_district)
 
 
-def _sums(keys: np.ndarray, values: np.ndarray) -> dict[int, int]:
-    """Sum ``values`` per key: a grouped sum over whole columns."""
-    if len(keys) == 0:
-        return {}
-    unique, inverse = np.unique(keys, return_inverse=True)
-    totals = np.bincount(inverse, weights=values, minlength=len(unique))
-    return {int(key): int(total) for key, total in zip(unique, totals)}
+class _Groups:
+    """A grouping of buildings by a key (community, grid or building id), worked out once and then used to
+    sum many columns with one ``bincount`` each."""
+
+    def __init__(self, keys: np.ndarray):
+        self.unique, self.inverse = np.unique(keys, return_inverse=True)
+
+    def sums(self, values: np.ndarray) -> dict[int, int]:
+        totals = np.bincount(self.inverse, weights=values, minlength=len(self.unique))
+        return dict(zip(self.unique.tolist(), totals.astype(np.int64).tolist()))
 
 
 class _Counter:
@@ -233,17 +237,17 @@ class _Counter:
         self.in_scope = in_scope
         child_key = {Level.subdistrict: district.building_community, Level.community: district.building_grid,
                      Level.grid: district.building_ids}[scope.level]
-        self.child_key = child_key[in_scope]
-        self.grid_key = district.building_grid[in_scope]
+        self.children = _Groups(child_key[in_scope])
+        self.grids = _Groups(district.building_grid[in_scope])
 
     def scope_total(self, column: np.ndarray) -> int:
         return int(column[self.in_scope].sum())
 
     def by_child(self, column: np.ndarray) -> dict[int, int]:
-        return _sums(self.child_key, column[self.in_scope])
+        return self.children.sums(column[self.in_scope])
 
     def by_grid(self, column: np.ndarray) -> dict[int, int]:
-        return _sums(self.grid_key, column[self.in_scope])
+        return self.grids.sums(column[self.in_scope])
 
 
 def _child_areas(district: District, scope: Scope, in_scope: np.ndarray) -> list[AreaFigures]:
@@ -281,7 +285,8 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
     counter = _Counter(district, scope, in_scope)
 
     # Who lives where.
-    bands = residents_by_band(district, today)
+    people = residents(district, today)
+    bands = {band.key: people.per_building(district.size, band.key) for band in BANDS}
     elders = sum(bands[band.key] for band in BANDS if band.kind is RecipientKind.elder)
     children = sum(bands[band.key] for band in BANDS if band.kind is RecipientKind.child)
     served = {each: (elders if serves(each, RecipientKind.elder) else 0)
@@ -289,11 +294,14 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
 
     # What reaches them: for each kind, an index of its service points and one query for all buildings.
     offers = point_offers()
+    # Only the buildings in scope are asked (a grid's fifty, not the city's every building); on the sphere once.
+    homes = on_unit_sphere(district.latitude[in_scope], district.longitude[in_scope])
     reached = {}
     for each in kinds:
         mine = [offer for offer in offers if offer.kind == each]
         points = Places([offer.latitude for offer in mine], [offer.longitude for offer in mine])
-        reached[each] = points.reach(district.latitude, district.longitude, radii[each])
+        reached[each] = np.zeros(district.size, dtype=bool)
+        reached[each][in_scope] = points.reach_from(homes, radii[each])
     missing_elder = np.zeros(district.size, dtype=bool)
     missing_child = np.zeros(district.size, dtype=bool)
     for each in kinds:
@@ -307,7 +315,7 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
     week_starts = [_utc(day, zone) for day in week_starts_local]
     window_end = _utc(week + timedelta(days=7), zone)
     places = places_by_point(week_starts, window_end)
-    demand = demand_by_building(week_starts[-1], window_end)
+    demand = demand_by_building(district, people, kinds, week_starts[-1], window_end)
     point_building = _point_buildings(district, offers)
 
     def place_column(kind_, attribute, weeks=(TREND_WEEKS - 1,)) -> np.ndarray:
@@ -319,23 +327,14 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
                 column[index] += getattr(row, attribute)
         return column
 
-    demand_at = np.array([district.position[row.building_id] for row in demand], dtype=np.int64)
-
-    def demand_column(kind_, attribute) -> np.ndarray:
-        """Demand of a kind per building, from the grouped rows, summed in one numpy step."""
-        column = np.zeros(district.size, dtype=np.int64)
-        mine = np.array([row.kind == kind_ for row in demand], dtype=bool)
-        np.add.at(column, demand_at[mine], np.array([getattr(row, attribute) for row in demand], dtype=np.int64)[mine])
-        return column
-
     columns = {
         "elders": elders, "children": children,
         "uncovered_elders": uncovered_elders, "uncovered_children": uncovered_children,
         **{f"band:{band.key}": bands[band.key] for band in SHOWN},
         **{f"covered:{each.value}": np.where(reached[each], served[each], 0) for each in kinds},
         **{f"offered:{each.value}": place_column(each, "offered") for each in kinds},
-        **{f"booked:{each.value}": demand_column(each, "booked") for each in kinds},
-        **{f"waitlisted:{each.value}": demand_column(each, "waitlisted") for each in kinds},
+        **{f"booked:{each.value}": demand["booked"][each] for each in kinds},
+        **{f"waitlisted:{each.value}": demand["waitlisted"][each] for each in kinds},
     }
     scope_area = AreaFigures(scope.id, scope.name, scope.level, community_id=scope.community_id)
     _fill(scope_area, {name: counter.scope_total(column) for name, column in columns.items()}, kinds)

@@ -12,16 +12,13 @@ from datetime import date, datetime
 import numpy as np
 import sqlalchemy as sa
 
-from careapp.booking.models import Booking, BookingStatus
+from careapp.booking.models import BOOKED, Booking, BookingStatus
 from careapp.core.db import db
-from careapp.coverage.bands import BANDS, band_column
+from careapp.coverage.bands import band_column
 from careapp.district.models import Building, Community, Grid
 from careapp.households.models import CareRecipient, Household
 from careapp.partners.models import PartnerOrganisation, Service, ServiceKind, ServicePoint, Slot, SlotStatus
 
-# A place counts as booked once someone holds it for good (an open offer is not a booking yet).
-BOOKED = (BookingStatus.confirmed, BookingStatus.checked_in, BookingStatus.checked_out, BookingStatus.no_show)
-ATTENDED = (BookingStatus.checked_in, BookingStatus.checked_out)
 
 
 @dataclass
@@ -50,11 +47,11 @@ class District:
 def load_district() -> District:
     communities = dict(db.session.execute(sa.select(Community.id, Community.name)).all())
     grids = db.session.execute(sa.select(Grid.id, Grid.name, Grid.community_id)).all()
-    # Plain tuples straight from the driver: a city has 100,000 buildings, and ORM rows cost more than the query.
-    rows = db.session.connection().execute(
+    rows = _plain_rows(
         sa.select(Building.id, Building.name, Building.grid_id, Grid.community_id, Building.latitude, Building.longitude)
-        .join(Grid, Building.grid_id == Grid.id).order_by(Building.id)).cursor.fetchall()
-    ids, names, grid_ids, community_ids, lats, lons = (zip(*rows) if rows else ((),) * 6)
+        .join(Grid, Building.grid_id == Grid.id).order_by(Building.id))
+    # Column by column (zip(*rows) over 100,000 rows is ten times slower: one huge argument tuple).
+    ids, names, grid_ids, community_ids, lats, lons = ([row[k] for row in rows] for k in range(6))
     return District(
         community_names=communities,
         grid_names={grid_id: name for grid_id, name, _ in grids},
@@ -86,16 +83,32 @@ def point_offers() -> list[PointOffer]:
     return [PointOffer(*row) for row in db.session.execute(stmt)]
 
 
-def residents_by_band(district: District, on: date) -> dict[str, np.ndarray]:
-    """Band key -> the number of people of that band living in each building (aligned with the district)."""
-    band = band_column(on).label("band")
-    stmt = (sa.select(Household.building_id, band, sa.func.count())
-            .join(Household, CareRecipient.household_id == Household.id)
-            .group_by(Household.building_id, band))
-    counts = {item.key: np.zeros(district.size, dtype=np.int64) for item in BANDS}
-    for building_id, key, number in db.session.execute(stmt):
-        counts[key][district.position[building_id]] = number
-    return counts
+@dataclass
+class Residents:
+    """Everyone in care, where they live: one row per person, as aligned arrays."""
+
+    ids: np.ndarray        # care recipient ids, ascending
+    building: np.ndarray   # the index of each one's building in the district's arrays
+    band: np.ndarray       # each one's age band key
+
+    def per_building(self, size: int, band_key: str) -> np.ndarray:
+        """How many people of the band live in each building."""
+        return np.bincount(self.building[self.band == band_key], minlength=size)
+
+    def building_of(self, recipient_ids: np.ndarray) -> np.ndarray:
+        """The building index of each recipient (all of them are among ``ids``)."""
+        return self.building[np.searchsorted(self.ids, recipient_ids)]
+
+
+def residents(district: District, on: date) -> Residents:
+    """Every elder and child with their building and age band on the day ``on``: one statement."""
+    stmt = (sa.select(CareRecipient.id, Household.building_id, band_column(on))
+            .join(Household, CareRecipient.household_id == Household.id).order_by(CareRecipient.id))
+    rows = _plain_rows(stmt)
+    position = district.position
+    return Residents(ids=np.array([row[0] for row in rows], dtype=np.int64),
+                     building=np.array([position[row[1]] for row in rows], dtype=np.int64),
+                     band=np.array([row[2] for row in rows], dtype=object))
 
 
 @dataclass(frozen=True)
@@ -124,49 +137,53 @@ def _week_of(week_starts: list[datetime]) -> sa.ColumnElement[int]:
 def places_by_point(week_starts: list[datetime], window_end: datetime) -> list[PlacesRow]:
     """Places offered and booked at each service point, per kind and week, for slots starting in the window.
 
-    Two plain grouped statements — places from the slots, bookings from the bookings — merged here: each
-    slot's capacity is summed once, and neither statement needs the other's rows (cheaper than a join of
-    per-slot counts). Cancelled slots offer nothing."""
+    One grouped statement over the window's slots, summing the tallies the booking engine keeps on each
+    slot (Slot.booked_count, ...): never a count of every booking. Cancelled slots offer nothing."""
     week = _week_of(week_starts).label("week")
-    in_window = (Slot.starts_at >= week_starts[0], Slot.starts_at < window_end, Slot.status != SlotStatus.cancelled)
-    offered = (sa.select(Service.service_point_id, Service.kind, week, sa.func.sum(Slot.capacity))
-               .join(Service, Slot.service_id == Service.id).where(*in_window)
-               .group_by(Service.service_point_id, Service.kind, week))
-    # The window's slots first, then their bookings through the (slot_id, status) index: never a scan of
-    # every booking ever made.
-    window_slots = sa.select(Slot.id).where(*in_window).scalar_subquery()
-    booked = (sa.select(Service.service_point_id, Service.kind, week, sa.func.count(),
-                        _sum_where(Booking.status.in_(ATTENDED)), _sum_where(Booking.status == BookingStatus.no_show))
-              .select_from(Booking).join(Slot, Booking.slot_id == Slot.id).join(Service, Slot.service_id == Service.id)
-              .where(Booking.slot_id.in_(window_slots), Booking.status.in_(BOOKED))
-              .group_by(Service.service_point_id, Service.kind, week))
-    counts = {(point, kind, index): (number, attended, no_shows)
-              for point, kind, index, number, attended, no_shows in db.session.execute(booked)}
-    return [PlacesRow(point, kind, index, places, *counts.get((point, kind, index), (0, 0, 0)))
-            for point, kind, index, places in db.session.execute(offered)]
+    stmt = (sa.select(Service.service_point_id, Service.kind, week, sa.func.sum(Slot.capacity),
+                      sa.func.sum(Slot.booked_count), sa.func.sum(Slot.attended_count), sa.func.sum(Slot.no_show_count))
+            .join(Service, Slot.service_id == Service.id)
+            .where(Slot.starts_at >= week_starts[0], Slot.starts_at < window_end, Slot.status != SlotStatus.cancelled)
+            # By the output column: the week's CASE is then worked out once a slot, not twice.
+            .group_by(Service.service_point_id, Service.kind, sa.literal_column("week")))
+    return [PlacesRow(point, ServiceKind(getattr(kind, "value", kind)), index, *sums)
+            for point, kind, index, *sums in _plain_rows(stmt)]
 
 
-@dataclass(frozen=True)
-class DemandRow:
-    """Where demand lives: for one building and kind, places its residents booked and who of them waits."""
+def demand_by_building(district: District, people: Residents, kinds: list[ServiceKind], start: datetime,
+                       end: datetime) -> dict[str, dict[ServiceKind, np.ndarray]]:
+    """Where demand lives, per kind, as columns aligned with the district's buildings: ``booked`` (places the
+    residents booked in slots starting between ``start`` and ``end``) and ``waitlisted`` (people, not
+    bookings: someone on two waitlists of the week counts once).
 
-    building_id: int
-    kind: ServiceKind
-    booked: int
-    waitlisted: int  # people, not bookings: someone on two waitlists of the week counts once
-
-
-def demand_by_building(start: datetime, end: datetime) -> list[DemandRow]:
-    waiting = sa.case((Booking.status == BookingStatus.waitlisted, Booking.recipient_id), else_=None)
-    stmt = (sa.select(Household.building_id, Service.kind, _sum_where(Booking.status.in_(BOOKED)),
-                      sa.func.count(sa.distinct(waiting)))
-            .select_from(Booking)
-            .join(Slot, Booking.slot_id == Slot.id).join(Service, Slot.service_id == Service.id)
-            .join(CareRecipient, Booking.recipient_id == CareRecipient.id)
-            .join(Household, CareRecipient.household_id == Household.id)
-            .where(Booking.slot_id.in_(sa.select(Slot.id).where(Slot.starts_at >= start, Slot.starts_at < end,
-                                                                  Slot.status != SlotStatus.cancelled)
-                                       .scalar_subquery()),
+    The bookings are grouped per person and service in SQL; people are placed in their buildings here,
+    from ``people``, which saves joining every booking to its household."""
+    stmt = (sa.select(Booking.recipient_id, Slot.service_id, _sum_where(Booking.status.in_(BOOKED)),
+                      _sum_where(Booking.status == BookingStatus.waitlisted))
+            .select_from(Slot).join(Booking, Booking.slot_id == Slot.id)
+            .where(Slot.starts_at >= start, Slot.starts_at < end, Slot.status != SlotStatus.cancelled,
                    Booking.status != BookingStatus.cancelled)
-            .group_by(Household.building_id, Service.kind))
-    return [DemandRow(*row) for row in db.session.execute(stmt)]
+            .group_by(Booking.recipient_id, Slot.service_id))
+    rows = _plain_rows(stmt)
+    kind_of = {service_id: ServiceKind(getattr(kind, "value", kind))
+               for service_id, kind in _plain_rows(sa.select(Service.id, Service.kind))}
+    recipient = np.array([row[0] for row in rows], dtype=np.int64)
+    kind = np.array([kind_of[row[1]].value for row in rows], dtype=object)
+    booked = np.array([row[2] for row in rows], dtype=np.int64)
+    waiting = np.array([row[3] for row in rows], dtype=np.int64) > 0
+    building = people.building_of(recipient) if len(rows) else recipient
+    columns: dict[str, dict[ServiceKind, np.ndarray]] = {"booked": {}, "waitlisted": {}}
+    for each in kinds:
+        mine = kind == each.value
+        columns["booked"][each] = np.bincount(building[mine], weights=booked[mine],
+                                              minlength=district.size).astype(np.int64)
+        # A person waiting in several of the kind's slots counts once.
+        waiting_people = np.unique(recipient[mine & waiting])
+        columns["waitlisted"][each] = np.bincount(people.building_of(waiting_people) if len(waiting_people)
+                                                  else waiting_people, minlength=district.size)
+    return columns
+
+
+def _plain_rows(stmt) -> list[tuple]:
+    """The driver's own tuples: at city scale, SQLAlchemy's per-row processing costs more than the query."""
+    return db.session.connection().execute(stmt).cursor.fetchall()

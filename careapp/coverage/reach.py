@@ -43,16 +43,25 @@ class Places:
         """For each coordinate, the index of the nearest place and its distance in metres.
 
         With ``within_m``, a coordinate with no place that close gets index -1 and distance inf."""
-        count = len(latitudes)
+        return self.nearest_to(on_unit_sphere(np.asarray(latitudes, float), np.asarray(longitudes, float)),
+                               within_m=within_m)
+
+    def nearest_to(self, vectors: np.ndarray, *, within_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``nearest`` for coordinates already on the unit sphere (``on_unit_sphere``), to convert them once."""
+        count = len(vectors)
         if self._tree is None or count == 0:
             return np.full(count, -1), np.full(count, np.inf)
         upper = chord(within_m) if within_m is not None else np.inf
-        chords, index = self._tree.query(on_unit_sphere(np.asarray(latitudes, float), np.asarray(longitudes, float)),
-                                         k=1, distance_upper_bound=upper)
+        chords, index = self._tree.query(vectors, k=1, distance_upper_bound=upper)
         found = np.isfinite(chords)
         return np.where(found, index, -1), np.where(found, ground_distance_m(np.where(found, chords, 0.0)), np.inf)
 
     def reach(self, latitudes, longitudes, within_m: float) -> np.ndarray:
         """For each coordinate, whether some place lies within ``within_m`` metres on the ground."""
         index, _ = self.nearest(latitudes, longitudes, within_m=within_m)
+        return index >= 0
+
+    def reach_from(self, vectors: np.ndarray, within_m: float) -> np.ndarray:
+        """``reach`` for coordinates already on the unit sphere."""
+        index, _ = self.nearest_to(vectors, within_m=within_m)
         return index >= 0

@@ -22,9 +22,9 @@ from careapp.coverage.bands import SHOWN
 from careapp.coverage.dashboard import Coverage, Level, coverage, iso_week, link_args, parse_week, serves
 from careapp.coverage.forms import CoverageForm
 from careapp.coverage.tables import export_name, grid_header, grid_rows, share_percent
-from careapp.district.queries import communities_and_grids
+from careapp.district.queries import all_communities, community_of_grid, grids_of
 from careapp.households.models import RecipientKind
-from careapp.pages import LABELS, acting_user, options, render, require, show_refusal
+from careapp.pages import LABELS, acting_user, render, require, show_refusal
 
 bp = Blueprint("coverage", __name__, url_prefix="/community/coverage")
 
@@ -39,12 +39,16 @@ def district_staff_only() -> ResponseReturnValue | None:
 
 
 def _choice_form() -> CoverageForm:
+    """The choice, with the grids of the chosen community (or of the chosen grid's) to pick from: a city has
+    thousands of grids, too many for one list."""
     form = CoverageForm(request.args)
-    communities, grids = communities_and_grids()
-    form.community_id.set_options([(community.id, community.name) for community in communities])
-    chosen = form.community_id.data if not form.community_id.errors else None
-    form.grid_id.set_options(options((grid.id, grid.name) for grid in grids
-                                     if chosen is None or grid.community_id == chosen))
+    form.community_id.set_options([(community.id, community.name) for community in all_communities()])
+    community_id = form.community_id.data if not form.community_id.errors else None
+    if community_id is None and form.grid_id.data is not None and not form.grid_id.errors:
+        community_id = community_of_grid(form.grid_id.data)
+    if community_id is None:
+        form.grid_id.placeholder = "Choose a community first"
+    form.grid_id.set_options([(grid.id, grid.name) for grid in grids_of(community_id)] if community_id else [])
     return form
 
 

@@ -60,7 +60,6 @@ EXCEL_LAST_ROW = 1_048_576
 # Bad rows reported in full; the rest are counted.
 MAX_SHOWN_ERRORS = 50
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TEMPLATE_ROWS = [
     ("community", "grid", "building", "address", "latitude", "longitude"),
     ("旭日天都社区", "一组团网格", "一组团1栋", "芜湖市镜湖区九华中路旭日天都一组团1栋", 31.3418, 118.3792),

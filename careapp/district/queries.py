@@ -31,8 +31,14 @@ def find_buildings(*, grid_id: int | None = None, name_contains: str | None = No
     return list(db.session.scalars(stmt))
 
 
-def communities_and_grids() -> tuple[list[Community], list[Grid]]:
-    """Every community and every grid, by name: two statements (for the choice of an area)."""
-    communities = list(db.session.scalars(sa.select(Community).order_by(Community.name, Community.id)))
-    grids = list(db.session.scalars(sa.select(Grid).order_by(Grid.name, Grid.id)))
-    return communities, grids
+def all_communities() -> list[Community]:
+    return list(db.session.scalars(sa.select(Community).order_by(Community.name, Community.id)))
+
+
+def grids_of(community_id: int) -> list[Grid]:
+    return list(db.session.scalars(sa.select(Grid).where(Grid.community_id == community_id)
+                                   .order_by(Grid.name, Grid.id)))
+
+
+def community_of_grid(grid_id: int) -> int | None:
+    return db.session.scalar(sa.select(Grid.community_id).where(Grid.id == grid_id))

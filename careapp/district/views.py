@@ -14,9 +14,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from careapp.core.clock import now
 from careapp.core.errors import CareappError
-from careapp.core.exports import csv_response
+from careapp.core.exports import XLSX_TYPE, csv_response
 from careapp.district.forms import LedgerImportForm
-from careapp.district.importer import (TEMPLATE_ROWS, XLSX_TYPE, LedgerRefused, LedgerTooLarge, import_ledger,
+from careapp.district.importer import (TEMPLATE_ROWS, LedgerRefused, LedgerTooLarge, import_ledger,
                                        template_workbook, too_large)
 from careapp.pages import acting_user, render, show_refusal
 from careapp.web import error_response

@@ -268,7 +268,6 @@ def group_label(group: str | None, labels: Mapping[Any, str]) -> str:
 
 # --- the spreadsheet for the sub-district office ---
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = '"¥"#,##0.00'
 BLANK = [None]  # an empty row that still takes its place (openpyxl skips a row with no cells)
 

@@ -268,6 +268,12 @@ class Slot(db.Model):
     staffed_places: Mapped[int | None]
     status: Mapped[SlotStatus] = mapped_column(_enum(SlotStatus, "slot_status", 10), default=SlotStatus.open)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Tallies of the slot's bookings (careapp.booking.models.TALLIES), kept by the booking engine under the
+    # slot's lock, where every booking's status changes; so reports at city scale sum slots instead of
+    # counting every booking ever made.
+    booked_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    attended_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    no_show_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     service: Mapped[Service] = relationship()
 
