@@ -6,7 +6,8 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from careapp.meals.billing import Month, subsidy_claim
+from careapp.core.months import Month
+from careapp.meals.billing import subsidy_claim
 from tests.billing_factories import DECEMBER, BillingScene, build_scene
 from tests.page_helpers import login, text
 

@@ -11,7 +11,8 @@ from careapp.booking import engine
 from careapp.core.errors import BadInput
 from careapp.core.timefmt import from_local
 from careapp.households.models import SpecialGroup
-from careapp.meals.billing import (Month, claim_workbook, household_statement, meals_served, subsidy_claim,
+from careapp.core.months import Month
+from careapp.meals.billing import (claim_workbook, household_statement, meals_served, subsidy_claim,
                                    tier_label, yuan)
 from careapp.pages import LABELS
 from tests.billing_factories import DECEMBER, BillingScene, build_scene, elder, order, slot_at, subsidies_of

@@ -43,7 +43,7 @@ from careapp.district.models import Building, Community, Grid
 from careapp.enrolments.services import end, enrol
 from careapp.households.models import CareRecipient, RecipientKind
 from careapp.households.services import add_recipient
-from careapp.meals.billing import Month
+from careapp.core.months import Month
 from careapp.pages import LABELS
 from careapp.partners.models import ServiceKind, Slot
 from careapp.partners.services import create_slot

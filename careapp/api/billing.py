@@ -13,7 +13,8 @@ from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
 from careapp.households.models import Household
-from careapp.meals.billing import ClaimLine, Month, ServedMeal, household_statement, subsidy_claim, tier_label
+from careapp.core.months import Month
+from careapp.meals.billing import ClaimLine, ServedMeal, household_statement, subsidy_claim, tier_label
 from careapp.meals.models import MealMode
 from careapp.partners.models import MealTime, PartnerOrganisation
 

@@ -35,7 +35,9 @@ from careapp.core.exports import append_rows, set_widths
 from careapp.coverage.bands import SHOWN, AgeBand, band_column
 from careapp.district.models import Building, Community, Grid
 from careapp.households.models import CareRecipient, Household
-from careapp.meals.billing import ATTENDED, Month, served
+from careapp.booking.models import ATTENDED
+from careapp.core.months import Month
+from careapp.meals.billing import served
 from careapp.partners.models import Service, ServiceKind, Slot
 
 # The smallest step of a stored time: the month's last instant is one before the next month's first.

@@ -13,7 +13,7 @@ from careapp.core.errors import BadInput
 from careapp.core.exports import XLSX_TYPE
 from careapp.core.timefmt import zone
 from careapp.coverage.monthly import MonthlyStatistics, monthly_statistics, monthly_workbook, tables
-from careapp.meals.billing import Month
+from careapp.core.months import Month
 from careapp.pages import LABELS, acting_user, render, require
 
 bp = Blueprint("reports", __name__, url_prefix="/community/reports")

@@ -10,32 +10,26 @@ ordered. Today's settings never rewrite what a past meal cost or what may be cla
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from io import BytesIO
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from careapp.booking.models import Booking, BookingStatus
+from careapp.booking.models import ATTENDED, Booking, BookingStatus
 from careapp.core.db import db
-from careapp.core.errors import BadInput
-from careapp.core.timefmt import format_local, from_local, local_date
+from careapp.core.timefmt import format_local, local_date
 from careapp.households.models import CareRecipient, Household
 from careapp.core.exports import safe_cell
+from careapp.core.months import Month
 from careapp.meals.models import MealMode, MealOrder
 from careapp.meals.policy import meal_of
 from careapp.partners.models import MealTime, PartnerOrganisation, Service, ServiceKind, ServicePoint, Slot
 
-# Attendance recorded: served whatever the clock says.
-ATTENDED = frozenset({BookingStatus.checked_in, BookingStatus.checked_out})
-MONTH_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})")
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def yuan(fen: int) -> str:
@@ -43,56 +37,6 @@ def yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}¥{whole:,}.{cents:02d}"
-
-
-@dataclass(frozen=True, order=True)
-class Month:
-    """A calendar month in the sub-district's zone."""
-
-    year: int
-    month: int
-
-    @classmethod
-    def parse(cls, text: str | None) -> Month:
-        match = MONTH_TEXT.fullmatch(text or "")
-        if not match or not 1 <= int(match.group(2)) <= 12 or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
-            raise BadInput(f"Give the month as year and month, for example 2026-11 (from {FIRST_YEAR} to "
-                           f"{LAST_YEAR}).", fields={"month": "YYYY-MM"})
-        return cls(int(match.group(1)), int(match.group(2)))
-
-    @classmethod
-    def of(cls, moment: datetime) -> Month:
-        """The local month a moment falls in."""
-        day = local_date(moment)
-        return cls(day.year, day.month)
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def first_day(self) -> date:
-        return date(self.year, self.month, 1)
-
-    @property
-    def label(self) -> str:
-        return self.first_day.strftime("%B %Y")
-
-    @property
-    def next(self) -> Month:
-        return Month(self.year + self.month // 12, self.month % 12 + 1)
-
-    @property
-    def previous(self) -> Month:
-        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
-
-    def bounds(self, zone: ZoneInfo | None = None) -> tuple[datetime, datetime]:
-        """[start, end) of the month as UTC moments (local midnight of the 1st to that of the next 1st), in
-        ``zone`` (by default the sub-district's: callers outside a request pass it)."""
-        return from_local(self.first_day, time(0), zone), from_local(self.next.first_day, time(0), zone)
-
-    @property
-    def last_day(self) -> date:
-        return self.next.first_day - timedelta(days=1)
 
 
 def served(now: datetime) -> sa.ColumnElement[bool]:

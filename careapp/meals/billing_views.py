@@ -14,7 +14,8 @@ from careapp.core.errors import BadInput, NotFound
 from careapp.households.models import Household
 from careapp.meals import billing
 from careapp.core.exports import XLSX_TYPE
-from careapp.meals.billing import Month, claim_workbook, group_label, subsidy_claim, tier_label, yuan
+from careapp.core.months import Month
+from careapp.meals.billing import claim_workbook, group_label, subsidy_claim, tier_label, yuan
 from careapp.pages import LABELS, acting_user, render, require
 from careapp.partners.models import PartnerOrganisation
 
