@@ -47,7 +47,7 @@ def test_family_enrols_an_elder_in_weekday_lunch_delivery_in_a_few_clicks(client
                                       "starts_on": "2026-12-01", "meal_mode": "delivery"})  # 3. enrol
     assert response.headers["Location"] == "/family/"
     home = follow(client, response)
-    assert "王奶奶 is enrolled in 午餐: every weekday (monday to friday). Booked 10 coming day(s)." in home
+    assert "王奶奶 is enrolled in 午餐: every weekday (Monday to Friday). Booked 10 coming day(s)." in home
     enrolment = db.session.scalars(sa.select(Enrolment)).one()
     assert (enrolment.weekdays, enrolment.meal_mode, enrolment.created_by_id) == \
         ("01234", "delivery", world.family.user.id)

@@ -40,6 +40,7 @@ PAGES = {
     "add_adult": ("/family/members/{child}/adults/new", expect(403, **FAMILY_ONLY)),
     "find_slots": ("/booking/slots", expect(200)),
     "slot": ("/booking/slots/{slot}", expect(200, other_staff=403, other_manager=403)),
+    "confirm_cancel": ("/booking/bookings/{booking}/cancel", expect(403, **FAMILY_ONLY)),
     "partner_dashboard": ("/partners/{partner}", expect(403, **PARTNER_READERS)),
     "partner_index": ("/partners/", expect(302, family=403, other_family=403)),
     "new_service": ("/partners/{partner}/services/new", expect(403, **MANAGER_ONLY)),

@@ -107,6 +107,44 @@ def test_waitlist_then_offer_then_accept(client, other_client, world, clock):
     assert db.session.get(Booking, booking.id).status == BookingStatus.confirmed
 
 
+def test_cancelling_asks_first_and_the_answer_no_keeps_the_place(client, world, clock):
+    now = clock.now()
+    slot = make_slot(world.daycare, world.care_centre.manager, now, days_ahead=2)
+    booking = engine.book(slot.id, world.family.add_elder(now).id, by=world.family.user, now=now).booking
+    login(client, world.family.user)
+    home = text(client.get("/family/"))
+    assert f'<a class="button secondary" href="/booking/bookings/{booking.id}/cancel"' in home
+
+    page = text(client.get(f"/booking/bookings/{booking.id}/cancel"))
+    assert "<h1>Cancel 日间照料 for 王奶奶?</h1>" in page
+    assert f'action="/booking/bookings/{booking.id}/cancel"' in page and "Yes, cancel it" in page
+    assert '<a class="button secondary" href="/family/">No, keep it</a>' in page
+    assert db.session.get(Booking, booking.id).status == BookingStatus.confirmed  # asking changes nothing
+
+    client.post(f"/booking/bookings/{booking.id}/cancel")
+    response = client.get(f"/booking/bookings/{booking.id}/cancel")
+    assert response.headers["Location"] == "/family/"
+    assert "2026-12-03 08:30: cancelled, so there is nothing to cancel." in follow(client, response)
+
+
+def test_the_slot_page_shows_the_familys_offer_with_its_answers(client, world, clock):
+    """A message about an offered place links to the slot: the family answers there."""
+    now = clock.now()
+    slot = make_slot(world.nursery.services["托小班"], world.nursery.manager, now, days_ahead=3, capacity=1)
+    other = world.other_family
+    first = engine.book(slot.id, other.add_child(now, name="小红").id, by=other.user, now=now).booking
+    mine = engine.book(slot.id, world.family.add_child(now).id, by=world.family.user, now=now).booking
+    engine.cancel(first.id, by=other.user, now=now)
+    login(client, world.family.user)
+    page = text(client.get(f"/booking/slots/{slot.id}"))
+    assert "<h2>Your bookings here</h2>" in page
+    assert "Place offered</strong>. Please answer by 2026-12-01 21:00" in page
+    assert f"/booking/bookings/{mine.id}/accept" in page and f"/booking/bookings/{mine.id}/decline" in page
+    assert "小红" not in page  # another household's booking is not shown
+    login(client, other.user)
+    assert "Your bookings here" not in text(client.get(f"/booking/slots/{slot.id}"))
+
+
 def test_declining_an_offer_passes_it_on(client, world, clock):
     now = clock.now()
     slot = make_slot(world.nursery.services["托小班"], world.nursery.manager, now, days_ahead=3, capacity=1)

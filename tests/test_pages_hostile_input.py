@@ -49,6 +49,7 @@ ROLES_FOR = {
     "booking.find_slots": (FAMILY, STAFF, COMMUNITY),
     "booking.slot": (FAMILY, COMMUNITY),
     "booking.book": (FAMILY, COMMUNITY),
+    "booking.confirm_cancel": (FAMILY,),
     "booking.cancel": (FAMILY,),
     "booking.accept": (FAMILY,),
     "booking.decline": (FAMILY,),

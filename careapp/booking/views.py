@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from careapp.accounts.models import Role, User
 from careapp.booking import engine, queries
 from careapp.booking.forms import BookForm, FindSlotsForm, ResidentSearchForm, member_option_id
-from careapp.booking.models import Booking
+from careapp.booking.models import Booking, BookingStatus
 from careapp.booking.policies import policy_for
 from careapp.core.clock import now
 from careapp.core.db import db
@@ -25,6 +25,9 @@ from careapp.partners.models import Service, ServiceKind
 from careapp.partners.queries import approved_partner_names
 
 bp = Blueprint("booking", __name__, url_prefix="/booking")
+
+# What a family may cancel (the engine checks the cancellation deadline of a confirmed place).
+CANCELLABLE = frozenset({BookingStatus.confirmed, BookingStatus.waitlisted, BookingStatus.offered})
 
 
 def can_book(user: User) -> bool:
@@ -56,7 +59,11 @@ def slot(slot_id: int) -> ResponseReturnValue:
     if row is None:
         abort(404)
     require(can_book(user) or user.can_view_partner_rosters(row.partner.id), "This slot is another partner's.")
-    form, search, households = None, None, []
+    form, search, households, mine = None, None, [], []
+    if user.role == Role.family:
+        # The family's own bookings here, with their actions: a message about an offered place links to this page.
+        mine = [view for view in queries.household_bookings(user.household_id, now=now())
+                if view.booking.slot_id == slot_id]
     if can_book(user):
         form = BookForm(formdata=None)
         form.next.data = request.full_path if request.query_string else request.path
@@ -64,7 +71,7 @@ def slot(slot_id: int) -> ResponseReturnValue:
         form.recipient_id.set_options(_member_options(households, row.service.kind, user))
         if not offers_transport(row.service):
             del form.needs_transport
-    return render("booking/slot.html", row=row, form=form, search=search, households=households,
+    return render("booking/slot.html", row=row, form=form, search=search, households=households, mine=mine,
                   can_see_roster=user.can_view_partner_rosters(row.partner.id))
 
 
@@ -146,6 +153,23 @@ def _family_action(booking_id: int, action: Callable[..., Booking], done: str) -
     else:
         flash(f"{describe(booking)}: {done}.", "success")
     return redirect(household_page(user, household_id))
+
+
+@bp.get("/bookings/<int:booking_id>/cancel")
+@login_required
+def confirm_cancel(booking_id: int) -> ResponseReturnValue:
+    """Ask before cancelling: a place given up may go to someone waiting at once, and not come back."""
+    user = acting_user()
+    booking = db.get_or_404(Booking, booking_id)
+    household_id = db.session.get(CareRecipient, booking.recipient_id).household_id
+    require(user.can_act_for_household(household_id), "This booking is not yours.")
+    back = household_page(user, household_id)
+    if booking.status not in CANCELLABLE:
+        flash(f"{describe(booking)}: {LABELS['booking_status'][booking.status].lower()}, "
+              "so there is nothing to cancel.", "info")
+        return redirect(back)
+    position = queries.waitlist_positions({booking.slot_id}).get(booking.id)
+    return render("booking/cancel.html", view=queries.BookingView(booking, position), back=back)
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")

@@ -114,8 +114,10 @@ def _choose_page(household: Household, services: list[Service], member: CareReci
 
 def _enrolled_message(change: EnrolmentChange) -> str:
     enrolment, summary = change.enrolment, change.summary
-    text = (f"{enrolment.recipient.name} is enrolled in {enrolment.service.name}: "
-            f"{weekday_names(enrolment.weekday_list).lower()}.")
+    days = weekday_names(enrolment.weekday_list)
+    # "every weekday (Monday to Friday)" mid-sentence; the days' own names keep their capitals.
+    days = days[0].lower() + days[1:] if days.startswith("Every") else days
+    text = f"{enrolment.recipient.name} is enrolled in {enrolment.service.name}: {days}."
     if summary.booked:
         text += f" Booked {len(summary.confirmed)} coming day(s)"
         text += f", {len(summary.waitlisted)} on the waiting list." if summary.waitlisted else "."

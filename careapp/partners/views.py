@@ -220,15 +220,22 @@ def _attended_booking(booking_id: int) -> Booking:
     return booking
 
 
+def _back_to_roster(booking: Booking, *, refused: bool = False) -> Response:
+    """Back to the slot's roster: at the person's card when it worked; at the top of the page, where the
+    message is, when it was refused (at the card, a phone would scroll the refusal out of sight)."""
+    anchor = "main" if refused else f"booking-{booking.id}"
+    return redirect(url_for("partners.roster", slot_id=booking.slot_id, _anchor=anchor))
+
+
 def _attendance(booking: Booking, action: Callable[[], Booking], done: str) -> Response:
     """Check-in, check-out and no-shows: only this partner's staff record who came and left."""
     try:
         booking = action()
     except CareappError as error:
         show_refusal(error)
-    else:
-        flash(f"{booking.recipient.name} {done}.", "success")
-    return redirect(url_for("partners.roster", slot_id=booking.slot_id, _anchor=f"booking-{booking.id}"))
+        return _back_to_roster(booking, refused=True)
+    flash(f"{booking.recipient.name} {done}.", "success")
+    return _back_to_roster(booking)
 
 
 @bp.post("/bookings/<int:booking_id>/check-in")
@@ -239,7 +246,7 @@ def check_in(booking_id: int) -> Response:
     form = CheckInForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return redirect(url_for("partners.roster", slot_id=booking.slot_id, _anchor=f"booking-{booking.id}"))
+        return _back_to_roster(booking, refused=True)
     return _attendance(booking, lambda: engine.check_in(booking.id, by=acting_user(), now=now(),
                                                         temperature=form.temperature.data,
                                                         health_notes=form.health_notes.data), "is checked in")
@@ -253,7 +260,7 @@ def check_out(booking_id: int) -> Response:
     form = CheckOutForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return redirect(url_for("partners.roster", slot_id=booking.slot_id, _anchor=f"booking-{booking.id}"))
+        return _back_to_roster(booking, refused=True)
     return _attendance(booking, lambda: engine.check_out(booking.id, by=acting_user(), now=now(),
                                                          collected_by_id=form.collected_by.data),
                        "is checked out")

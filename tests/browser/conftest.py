@@ -60,6 +60,9 @@ def page(browser, live_server, request):
     test = re.sub(r"\W+", "-", request.node.originalname)
 
     def snap(name: str) -> None:
+        # Focus left in a field makes Chromium scroll back to it after a full-page screenshot, and the next
+        # click could land on the wrong element: take the picture with nothing focused.
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{test}-{request.param}-{name}.png"), full_page=True)
 
