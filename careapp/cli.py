@@ -5,6 +5,7 @@
     careapp import-district FILE   add or update communities, grids and buildings from the grid ledger
     careapp load-demo      fill an empty database with the demo district
     careapp demo           all of the above on SQLite, then serve with the scheduler
+    careapp bench-data     fill an empty database with a generated district or city (benchmarks)
     careapp serve          production: gunicorn with several workers, no scheduler
     careapp scheduler      production: the one process that runs the scheduled jobs
 
@@ -28,6 +29,7 @@ from werkzeug.serving import run_simple
 
 from careapp import demo
 from careapp.accounts.models import Role
+from careapp.benchdata import SCALES
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import CareappError
@@ -35,7 +37,7 @@ from careapp.core.errors import CareappError
 
 def register_commands(app: Flask) -> None:
     for command in (init_db, users, import_district_command, load_demo_command, demo_command, serve_command,
-                    scheduler_command):
+                    scheduler_command, bench_data_command):
         app.cli.add_command(command)
 
 
@@ -196,6 +198,36 @@ def demo_command(host: str, port: int) -> None:
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
         runner.stop_in_process(app)
+
+
+# --- benchmarks ---
+
+@click.command("bench-data")
+@click.option("--scale", "scale_name", type=click.Choice(list(SCALES)), required=True,
+              help="district: 30,000 residents, about 500,000 bookings; city: ten times that; tiny: for tests.")
+@click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same data.")
+@click.option("--now", "at", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]), default=None,
+              help="Local time the data is generated as of (default: the clock); pin it to repeat a run exactly.")
+@with_appcontext
+@reports_database_errors
+def bench_data_command(scale_name: str, seed: int, at) -> None:
+    """Fill an empty, migrated database with a generated population for benchmarks (docs/bench-data.md)."""
+    from careapp import benchdata
+    from careapp.benchdata.generate import generate
+    from careapp.core.timefmt import zone
+
+    require_migrated_schema()
+    moment = now() if at is None else at.replace(tzinfo=zone())
+    try:
+        made = generate(SCALES[scale_name], seed=seed, now=moment)
+    except CareappError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Generated the {scale_name} scale (seed {seed}, as of {moment.astimezone(zone()):%Y-%m-%d %H:%M}) "
+               f"in {made.seconds:.1f} s:")
+    for line in made.lines():
+        click.echo(line)
+    click.echo(f"Every account's password is {benchdata.BENCH_PASSWORD}: e.g. {benchdata.family_login(1)}, "
+               f"{benchdata.partner_manager_login(1)}, {benchdata.ADMIN_LOGIN}.")
 
 
 # --- production ---
