@@ -119,12 +119,18 @@ def test_start_in_process_takes_the_active_role_then_runs_the_jobs_on_a_backgrou
     try:
         _, coordinator = app.extensions[runner.EXTENSION_KEY]
         assert scheduler.running and "APScheduler" in {thread.name for thread in threading.enumerate()}
-        for _ in range(100):  # the leadership job runs at once, on the scheduler's thread
-            if coordinator.active:
+        # The leadership job runs at once, on the scheduler's thread: it takes the role, then adds the jobs
+        # (in that order, so no job runs before the role is held). Wait for both: on a loaded machine the
+        # test can look between the two.
+        def scheduled() -> set[str]:
+            return {job.id for job in scheduler.get_jobs()}
+
+        for _ in range(200):
+            if coordinator.active and scheduled() == EVERY_JOB | {runner.LEADERSHIP_JOB}:
                 break
             time_module.sleep(0.05)
         assert coordinator.active
-        assert {job.id for job in scheduler.get_jobs()} == EVERY_JOB | {runner.LEADERSHIP_JOB}
+        assert scheduled() == EVERY_JOB | {runner.LEADERSHIP_JOB}
         next_run = scheduler.get_job("fill_places").next_run_time
         assert next_run is not None and next_run.utcoffset() == timedelta(0)
     finally:
