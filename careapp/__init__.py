@@ -60,6 +60,7 @@ def _register_blueprints(app: Flask) -> None:
     from careapp.community.views import bp as community
     from careapp.coverage.reports import bp as reports
     from careapp.coverage.views import bp as coverage
+    from careapp.family.feed_views import bp as calendar_feed
     from careapp.family.views import bp as family
     from careapp.childcare.views import bp as childcare
     from careapp.daycare.views import bp as daycare
@@ -74,5 +75,5 @@ def _register_blueprints(app: Flask) -> None:
     from careapp.scheduler.views import bp as scheduler_admin
 
     for blueprint in (accounts, family, booking, partners, community, coverage, reports, enrolments, daycare, meals, billing,
-                      childcare, rosters, partner_admin, notifications, messages, scheduler_admin, api):
+                      childcare, rosters, partner_admin, notifications, messages, scheduler_admin, calendar_feed, api):
         app.register_blueprint(blueprint)

@@ -3,6 +3,7 @@ from careapp.accounts.models import ApiToken, Role, User  # noqa: F401
 from careapp.booking.models import Booking, BookingStatus, EndReason, Enrolment  # noqa: F401
 from careapp.core.audit import AuditEntry  # noqa: F401
 from careapp.district.models import Building, Community, Grid  # noqa: F401
+from careapp.family.models import CalendarFeed  # noqa: F401
 from careapp.households.models import AuthorisedAdult, CareRecipient, Household, RecipientKind  # noqa: F401
 from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisation, Service,  # noqa: F401
                                      Room, ServiceKind, ServicePoint, Shift, ShiftAssignment, Slot,

@@ -63,6 +63,27 @@ def test_family_changes_an_order_on_the_same_page(client, meals, menu, clock):
     assert recorded.mode == MealMode.delivery and [line.dish_id for line in recorded.dishes] == [chicken.id]
 
 
+def test_cancelling_a_meal_asks_first_and_no_goes_back_to_the_order(client, meals, menu, clock):
+    booking = engine.book(meals.lunch_slot.id, meals.elder.id, by=meals.family.user, now=clock.now()).booking
+    login(client, meals.family.user)
+    url = order_url(meals)
+    page = text(client.get(url))
+    link = f"/booking/bookings/{booking.id}/cancel?next={url}"
+    assert f'<a class="button secondary" href="{link}" aria-describedby="order-status">Cancel this meal</a>' in page
+    assert f'action="/booking/bookings/{booking.id}/cancel"' not in page  # no one-click cancel any more
+
+    confirm = text(client.get(link))
+    assert "The canteen will not make this meal for 王奶奶." in confirm and "Yes, cancel it" in confirm
+    assert f'<a class="button secondary" href="{url}">No, keep it</a>' in confirm
+    assert db.session.get(Booking, booking.id).status == BookingStatus.confirmed  # asking changes nothing
+    evil = text(client.get(f"/booking/bookings/{booking.id}/cancel?next=//evil.example/"))
+    assert '<a class="button secondary" href="/family/">No, keep it</a>' in evil  # never off the site
+
+    client.post(f"/booking/bookings/{booking.id}/cancel")
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.cancelled
+
+
 def test_after_the_cutoff_the_page_says_so_and_an_order_is_refused(client, meals, menu, clock):
     login(client, meals.family.user)
     at_local(clock, meals.day, 9, 1)

@@ -38,9 +38,15 @@ PAGES = {
     "household": ("/family/households/{household}", expect(403, **FAMILY_ONLY)),
     "add_member": ("/family/households/{household}/members/new", expect(403, **FAMILY_ONLY)),
     "add_adult": ("/family/members/{child}/adults/new", expect(403, **FAMILY_ONLY)),
+    "family_calendar": ("/family/households/{household}/calendar?month=2026-12", expect(403, **FAMILY_ONLY)),
+    # The calendar feed needs no login (a phone fetches it): its private link is the only key.
+    "calendar_feed": ("/calendar/no-such-link.ics", expect(404, anonymous=404)),
     "find_slots": ("/booking/slots", expect(200)),
     "slot": ("/booking/slots/{slot}", expect(200, other_staff=403, other_manager=403)),
     "confirm_cancel": ("/booking/bookings/{booking}/cancel", expect(403, **FAMILY_ONLY)),
+    # The scene's booking is confirmed, not offered: an allowed role is sent back to the household with a note.
+    "confirm_decline": ("/booking/bookings/{booking}/decline", expect(403, family=302, community_staff=302,
+                                                                      admin=302)),
     "partner_dashboard": ("/partners/{partner}", expect(403, **PARTNER_READERS)),
     "partner_index": ("/partners/", expect(302, family=403, other_family=403)),
     "new_service": ("/partners/{partner}/services/new", expect(403, **MANAGER_ONLY)),
@@ -71,6 +77,8 @@ PAGES = {
 }
 
 ACTIONS = {
+    # The larger-text switch is everyone's, logged in or not (it only sets a cookie).
+    "text_size": ("/text-size", expect(302, anonymous=302)),
     # POST actions on another household's booking or another partner's slot.
     "cancel": ("/booking/bookings/{booking}/cancel", expect(403, family=302, community_staff=302, admin=302)),
     "accept": ("/booking/bookings/{booking}/accept", expect(403, family=302, community_staff=302, admin=302)),
@@ -84,6 +92,10 @@ ACTIONS = {
     "save_message": (f"/partners/{{partner}}/messages/edit?{MESSAGE}", expect(403, partner_manager=400, admin=400)),
     "reset_message": (f"/partners/{{partner}}/messages/reset?{MESSAGE}", expect(403, partner_manager=302, admin=302)),
     "mark_read": ("/notifications/{notification}/read", expect(403, family=302)),
+    "make_calendar_link": ("/family/households/{household}/calendar-link",
+                           expect(403, family=200, community_staff=200, admin=200)),
+    "stop_calendar_link": ("/family/households/{household}/calendar-link/stop",
+                           expect(403, family=302, community_staff=302, admin=302)),
 }
 
 

@@ -154,9 +154,35 @@ def test_declining_an_offer_passes_it_on(client, world, clock):
     last = engine.book(slot.id, families[1].add_child(now).id, by=families[1].user, now=now).booking
     engine.cancel(first.id, by=families[0].user, now=now)
     login(client, world.family.user)
+    home = text(client.get("/family/"))
+    assert f'<a class="button secondary" href="/booking/bookings/{mine.id}/decline"' in home  # a link: it asks
+
+    page = text(client.get(f"/booking/bookings/{mine.id}/decline"))
+    assert "<h1>Decline the place at 托小班 for 小明?</h1>" in page
+    assert "The place goes to the next person waiting" in page
+    assert f'action="/booking/bookings/{mine.id}/decline"' in page and "Yes, decline it" in page
+    assert '<a class="button secondary" href="/family/">No, go back</a>' in page
+    assert db.session.get(Booking, mine.id).status == BookingStatus.offered  # asking changes nothing
+
     home = follow(client, client.post(f"/booking/bookings/{mine.id}/decline"))
     assert "you declined the place; it goes to the next person waiting." in home
     assert db.session.get(Booking, last.id).status == BookingStatus.offered
+
+    response = client.get(f"/booking/bookings/{mine.id}/decline")
+    assert response.headers["Location"] == "/family/"
+    assert "so there is nothing to decline." in follow(client, response)
+
+
+def test_only_an_offered_place_can_be_declined(client, world, clock):
+    now = clock.now()
+    slot = make_slot(world.daycare, world.care_centre.manager, now, days_ahead=2)
+    booking = engine.book(slot.id, world.family.add_elder(now).id, by=world.family.user, now=now).booking
+    login(client, world.family.user)
+    response = client.get(f"/booking/bookings/{booking.id}/decline")
+    assert response.status_code == 302 and response.headers["Location"] == "/family/"
+    assert "confirmed, so there is nothing to decline." in follow(client, response)
+    login(client, world.other_family.user)
+    assert client.get(f"/booking/bookings/{booking.id}/decline").status_code == 403
 
 
 def test_an_expired_offer_is_refused_with_its_reason(client, world, clock):

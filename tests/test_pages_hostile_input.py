@@ -24,6 +24,7 @@ from careapp.booking.models import Booking
 from careapp.core.db import db, write_transaction
 from careapp.core.timefmt import local_date
 from careapp.enrolments.services import enrol
+from careapp.family.calendar import make_feed_link
 from careapp.households.services import add_authorised_adult
 from careapp.notifications import outbox
 from careapp.notifications.models import Topic
@@ -42,14 +43,20 @@ ROLES_FOR = {
     "accounts.register": (ANON,),
     "accounts.start": (ANON, FAMILY),
     "accounts.logout": (FAMILY,),
+    "accounts.text_size": (ANON, FAMILY),
     "family.home": (FAMILY,),
     "family.household": (FAMILY,),
     "family.add_member": (FAMILY, COMMUNITY),
     "family.add_adult": (FAMILY,),
+    "family.month_calendar": (FAMILY, COMMUNITY),
+    "family.make_calendar_link": (FAMILY,),
+    "family.stop_calendar_link": (FAMILY,),
+    "calendar_feed.feed": (ANON,),
     "booking.find_slots": (FAMILY, STAFF, COMMUNITY),
     "booking.slot": (FAMILY, COMMUNITY),
     "booking.book": (FAMILY, COMMUNITY),
     "booking.confirm_cancel": (FAMILY,),
+    "booking.confirm_decline": (FAMILY,),
     "booking.cancel": (FAMILY,),
     "booking.accept": (FAMILY,),
     "booking.decline": (FAMILY,),
@@ -139,6 +146,7 @@ ROLES_FOR = {
 VALID_FORMS: dict[str, Callable[[dict], dict]] = {
     "accounts.login": lambda ids: {"login": ids["family_login"], "password": PASSWORD, "next": "/family/"},
     "accounts.logout": lambda ids: {},
+    "accounts.text_size": lambda ids: {"size": "large", "next": "/family/"},
     "accounts.register": lambda ids: {"name": "陈家", "login": "13912345678", "password": PASSWORD,
                                       "confirm": PASSWORD, "building_id": ids["building"], "unit": "301",
                                       "email": "chen@example.cn", "phone": "13912345678"},
@@ -148,6 +156,8 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
                                       "emergency_contact_name": "王小红", "emergency_contact_phone": "13900000001"},
     "family.add_adult": lambda ids: {"name": "赵阿姨", "relation": "aunt", "phone": "13900000000"},
     "family.remove_adult": lambda ids: {},
+    "family.make_calendar_link": lambda ids: {},
+    "family.stop_calendar_link": lambda ids: {},
     "booking.book": lambda ids: {"recipient_id": ids["elder"], "next": "/family/"},
     "booking.cancel": lambda ids: {},
     "booking.accept": lambda ids: {},
@@ -216,8 +226,10 @@ QUERY_PARAMETERS = {
     "accounts.login": ("next",),
     "booking.find_slots": ("kind", "date_from", "date_to", "partner_id"),
     "booking.slot": ("household", "q"),
+    "booking.confirm_cancel": ("next",),
     "community.residents": ("q",),
     "billing.household_index": ("month",),
+    "family.month_calendar": ("month",),
     "billing.partner_index": ("month",),
     "reports.monthly": ("month",),
     "coverage.dashboard": ("community_id", "grid_id", "kind", "week"),
@@ -367,6 +379,7 @@ def scene(world, clock):
            "point_id": world.daycare.service_point_id}
     ids.update(room_id=room.id, user_id=world.care_centre.staff.id, month="2026-12", adult_id=adult.id)
     ids.update(notification_id=notification.id)
+    ids.update(token=make_feed_link(world.family.household.id, by=world.family.user, now=now))
     return users, ids
 
 

@@ -50,3 +50,10 @@ class RegisterForm(PageForm):
                                              Length(max=120)])
     phone = TelField("Phone (optional)", [Optional(), PHONE, Length(max=20)])
     submit = SubmitField("Register")
+
+
+class TextSizeForm(PageForm):
+    """The larger-text switch in every page's header: ``size`` is ``large`` or ``normal``; ``next`` is the page
+    it was pressed on (only a local path is followed, as safe_next says)."""
+    size = HiddenField()
+    next = HiddenField()

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from careapp.accounts.forms import LoginForm, RegisterForm
+from careapp.accounts.forms import LoginForm, RegisterForm, TextSizeForm
 from careapp.accounts.models import PARTNER_ROLES, Role, User
 from careapp.accounts.services import authenticate, normalise_login
 from careapp.core.clock import now
@@ -67,6 +67,29 @@ def logout() -> Response:
     logout_user()
     flash("You have logged out.", "info")
     return redirect(url_for("accounts.login"))
+
+
+TEXT_SIZE_COOKIE = "text_size"
+TEXT_SIZE_SECONDS = 2 * 365 * 24 * 3600  # a phone keeps the choice for two years
+TEXT_SIZES = ("large", "normal")
+
+
+@bp.post("/text-size")
+def text_size() -> Response:
+    """The larger-text switch on every page (no JavaScript): remember the choice in a cookie, then go back to
+    the page it was pressed on. Works logged out too (the login page), so it is not stored with the user."""
+    form = TextSizeForm()
+    back = safe_next(form.next.data) or url_for("accounts.start")
+    if not form.validate_on_submit() or form.size.data not in TEXT_SIZES:
+        flash("Please choose larger or normal text.", "error")
+        return redirect(back)
+    response = redirect(back)
+    if form.size.data == "large":
+        response.set_cookie(TEXT_SIZE_COOKIE, "large", max_age=TEXT_SIZE_SECONDS, path="/", httponly=True,
+                            samesite="Lax", secure=request.is_secure)
+    else:
+        response.delete_cookie(TEXT_SIZE_COOKIE, path="/", httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
 
 
 def _building_options() -> list[SelectChoice]:

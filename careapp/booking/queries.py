@@ -171,6 +171,25 @@ def household_bookings(household_id: int, *, now: datetime, upcoming: bool = Tru
     return _with_positions(list(db.session.scalars(stmt).unique()))
 
 
+def household_bookings_starting(household_id: int, *, starts_from: datetime, starts_before: datetime | None = None,
+                                 cancelled_since: datetime | None = None) -> list[Booking]:
+    """A household's bookings whose slot starts in [starts_from, starts_before), soonest first, with the slot,
+    service, service point and member loaded: one statement. Cancelled bookings only when ``cancelled_since``
+    is given, and then those cancelled since that moment (the calendar feed tells phones to remove them)."""
+    live = Booking.status != BookingStatus.cancelled
+    if cancelled_since is not None:
+        live = sa.or_(live, Booking.cancelled_at >= cancelled_since)
+    stmt = (sa.select(Booking)
+            .join(Booking.slot).join(Slot.service).join(Service.service_point).join(Booking.recipient)
+            .options(contains_eager(Booking.slot).contains_eager(Slot.service).contains_eager(Service.service_point),
+                     contains_eager(Booking.recipient))
+            .where(CareRecipient.household_id == household_id, Slot.starts_at >= starts_from, live)
+            .order_by(Slot.starts_at, CareRecipient.name, Booking.id).limit(MAX_ROWS))
+    if starts_before is not None:
+        stmt = stmt.where(Slot.starts_at < starts_before)
+    return list(db.session.scalars(stmt).unique())
+
+
 def visible_bookings(user: User, *, slot_id: int | None = None, limit: int = 200) -> list[BookingView]:
     """What the user may see: a family its household's, partner staff their partner's, district staff all."""
     stmt = _bookings_select()

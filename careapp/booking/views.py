@@ -143,9 +143,7 @@ def confirmation(result: engine.BookingResult) -> str:
 def _family_action(booking_id: int, action: Callable[..., Booking], done: str) -> Response:
     """Cancel, accept or decline: the same load -> check -> rule -> flash -> redirect for each."""
     user = acting_user()
-    booking = db.get_or_404(Booking, booking_id)
-    household_id = db.session.get(CareRecipient, booking.recipient_id).household_id
-    require(user.can_act_for_household(household_id), "This booking is not yours.")
+    _, household_id = _own_booking(booking_id)
     try:
         booking = action(booking_id, by=user, now=now())
     except CareappError as error:
@@ -155,21 +153,42 @@ def _family_action(booking_id: int, action: Callable[..., Booking], done: str) -
     return redirect(household_page(user, household_id))
 
 
+def _own_booking(booking_id: int) -> tuple[Booking, int]:
+    """A booking the acting user may answer for (404 / 403 otherwise), with its household's id."""
+    booking = db.get_or_404(Booking, booking_id)
+    household_id = db.session.get(CareRecipient, booking.recipient_id).household_id
+    require(acting_user().can_act_for_household(household_id), "This booking is not yours.")
+    return booking, household_id
+
+
+def _nothing_to_do(booking: Booking, what: str, back: str) -> Response:
+    flash(f"{describe(booking)}: {LABELS['booking_status'][booking.status].lower()}, so there is nothing to {what}.",
+          "info")
+    return redirect(back)
+
+
 @bp.get("/bookings/<int:booking_id>/cancel")
 @login_required
 def confirm_cancel(booking_id: int) -> ResponseReturnValue:
-    """Ask before cancelling: a place given up may go to someone waiting at once, and not come back."""
-    user = acting_user()
-    booking = db.get_or_404(Booking, booking_id)
-    household_id = db.session.get(CareRecipient, booking.recipient_id).household_id
-    require(user.can_act_for_household(household_id), "This booking is not yours.")
-    back = household_page(user, household_id)
+    """Ask before cancelling: a place given up may go to someone waiting at once, and not come back.
+    ``?next=`` (a local path) is where "No, keep it" goes, e.g. the meal order page it was asked from."""
+    booking, household_id = _own_booking(booking_id)
+    back = safe_next(request.args.get("next")) or household_page(acting_user(), household_id)
     if booking.status not in CANCELLABLE:
-        flash(f"{describe(booking)}: {LABELS['booking_status'][booking.status].lower()}, "
-              "so there is nothing to cancel.", "info")
-        return redirect(back)
+        return _nothing_to_do(booking, "cancel", back)
     position = queries.waitlist_positions({booking.slot_id}).get(booking.id)
     return render("booking/cancel.html", view=queries.BookingView(booking, position), back=back)
+
+
+@bp.get("/bookings/<int:booking_id>/decline")
+@login_required
+def confirm_decline(booking_id: int) -> ResponseReturnValue:
+    """Ask before declining an offered place: it goes to the next person waiting at once, and not come back."""
+    booking, household_id = _own_booking(booking_id)
+    back = household_page(acting_user(), household_id)
+    if booking.status != BookingStatus.offered:
+        return _nothing_to_do(booking, "decline", back)
+    return render("booking/decline.html", booking=booking, back=back)
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")

@@ -1,7 +1,7 @@
 """A household's own pages: its members and bookings, adding members and who may collect a child."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -11,7 +11,9 @@ from careapp.booking import queries
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import CareappError
+from careapp.core.months import Month
 from careapp.core.timefmt import local_date
+from careapp.family import calendar
 from careapp.family.forms import AuthorisedAdultForm, MemberForm
 from careapp.households.models import AuthorisedAdult, CareRecipient, Household, RecipientKind
 from careapp.households.queries import household_with_members
@@ -46,7 +48,51 @@ def _household_page(household_id: int) -> ResponseReturnValue:
         abort(404)
     moment = now()
     return render("family/household.html", household=household, today=local_date(moment),
-                  bookings=queries.household_bookings(household_id, now=moment))
+                  bookings=queries.household_bookings(household_id, now=moment),
+                  calendar_feed=calendar.live_feed(household_id))
+
+
+@bp.get("/households/<int:household_id>/calendar")
+@login_required
+def month_calendar(household_id: int) -> ResponseReturnValue:
+    """The household's bookings as a month (Monday first), ?month=2026-12; this month by default."""
+    require(acting_user().can_act_for_household(household_id), NOT_YOURS)
+    household = db.get_or_404(Household, household_id)
+    moment = now()
+    text = request.args.get("month")
+    month = Month.of(moment) if not text else Month.parse(text)
+    return render("family/calendar.html", household=household, this_month=Month.of(moment),
+                  calendar=calendar.month_calendar(household.id, month, now=moment))
+
+
+@bp.post("/households/<int:household_id>/calendar-link")
+@login_required
+def make_calendar_link(household_id: int) -> ResponseReturnValue:
+    """Make the household's private calendar link (turning off any older one) and show it, this once."""
+    user = acting_user()
+    require(user.can_act_for_household(household_id), NOT_YOURS)
+    household = db.get_or_404(Household, household_id)
+    token = calendar.make_feed_link(household.id, by=user, now=now())
+    link = url_for("calendar_feed.feed", token=token, _external=True)
+    page, status = render("family/calendar_link.html", household=household, link=link,
+                          webcal_link="webcal://" + link.split("://", 1)[1],
+                          back=household_page(user, household.id))
+    # The link is a secret: no copy in a shared cache or the browser's.
+    return page, status, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+@bp.post("/households/<int:household_id>/calendar-link/stop")
+@login_required
+def stop_calendar_link(household_id: int) -> Response:
+    """Turn the household's calendar link off (phones subscribed to it stop getting updates)."""
+    user = acting_user()
+    require(user.can_act_for_household(household_id), NOT_YOURS)
+    household = db.get_or_404(Household, household_id)
+    if calendar.stop_feed(household.id, by=user, now=now()):
+        flash("The calendar link is turned off. Phones that used it get no more updates.", "success")
+    else:
+        flash("There was no calendar link to turn off.", "error")
+    return redirect(household_page(user, household.id))
 
 
 @bp.route("/households/<int:household_id>/members/new", methods=["GET", "POST"])
