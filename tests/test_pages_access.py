@@ -1,12 +1,17 @@
 """Who may open which page: anonymous -> log in, wrong role or another household's / partner's object -> 403."""
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 import pytest
 
 from careapp.booking import engine
 from careapp.core.db import write_transaction
+from careapp.core.timefmt import local_date
 from careapp.notifications import outbox
 from careapp.notifications.models import Topic
+from careapp.partners.models import ShiftRole
+from careapp.partners.shifts import create_shift
 from tests.factories import make_slot
 from tests.page_helpers import login
 
@@ -56,6 +61,10 @@ PAGES = {
     "roster": ("/partners/slots/{slot}", expect(403, **PARTNER_READERS)),
     "new_account": ("/partners/{partner}/accounts/new", expect(403, **MANAGER_ONLY, community_staff=200)),
     "confirm_cancel_slot": ("/partners/slots/{slot}/cancel", expect(403, **MANAGER_ONLY)),
+    # The scene's slot has not started, so no one can be marked as not coming yet: this partner's staff are sent
+    # back to the roster with the rule's words; everyone else is refused.
+    "confirm_no_show": ("/partners/bookings/{booking}/no-show", expect(403, partner_staff=302, partner_manager=302)),
+    "confirm_delete_shift": ("/partners/shifts/{shift}/delete", expect(403, **MANAGER_ONLY)),
     "community_overview": ("/community/", expect(403, **DISTRICT)),
     "community_partner_slots": ("/community/partners/{partner}", expect(403, **DISTRICT)),
     "community_new_partner": ("/community/partners/new", expect(403, **DISTRICT)),
@@ -105,12 +114,15 @@ def cases(table):
 
 @pytest.fixture
 def scene(world, clock):
-    """A day-care slot of the care centre with the family's elder booked into it, and a reminder of it."""
+    """A day-care slot of the care centre with the family's elder booked into it, a reminder of it, and a shift."""
     now = clock.now()
     slot = make_slot(world.daycare, world.care_centre.manager, now, capacity=5)
     elder = world.family.add_elder(now)
     child = world.family.add_child(now)
     booking = engine.book(slot.id, elder.id, by=world.family.user, now=now).booking
+    shift = create_shift(point_id=world.daycare.service_point_id, day=local_date(now) + timedelta(days=1),
+                         start_time=time(8), end_time=time(12), role=ShiftRole.staff, title="早班", max_people=2,
+                         by=world.care_centre.manager, now=now)
     with write_transaction():
         notification = outbox.add_once(outbox.booking_notification(booking, Topic.reminder, "reminder:60m", now=now))
     users = {FAMILY: world.family.user, OTHER_FAMILY: world.other_family.user, STAFF: world.care_centre.staff,
@@ -118,7 +130,7 @@ def scene(world, clock):
              OTHER_MANAGER: world.nursery.manager, COMMUNITY: world.community_staff, ADMIN: world.admin}
     ids = {"household": world.family.household.id, "child": child.id, "elder": elder.id, "slot": slot.id,
            "booking": booking.id, "partner": world.care_centre.partner.id, "service": world.daycare.id,
-           "notification": notification.id}
+           "notification": notification.id, "shift": shift.id}
     return users, ids
 
 

@@ -181,13 +181,15 @@ def test_staff_see_the_shifts_but_cannot_plan_them(client, scene):
     assert client.post(f"/partners/shifts/{shift.id}/assign", data={"person": f"user:{scene.staff[0].id}"}) \
         .status_code == 403
     assert client.post(f"/partners/shifts/{shift.id}/delete").status_code == 403
+    assert client.get(f"/partners/shifts/{shift.id}/delete").status_code == 403
     assert client.get(f"/partners/shifts/{shift.id}/edit").status_code == 403
     assert client.get(f"/partners/{scene.partner_id}/volunteers").status_code == 403
     assert count(ShiftAssignment) == 0 and count(Shift) == 1
 
 
-def test_the_manager_edits_and_deletes_a_shift(client, scene):
+def test_the_manager_edits_and_deletes_a_shift_after_saying_yes(client, scene):
     shift = scene.shift()
+    scene.roster(shift, scene.staff[0], scene.staff[1])
     login(client, scene.nursery_manager)
     page = text(client.get(f"/partners/shifts/{shift.id}/edit"))
     assert 'value="早班保育"' in page and 'value="08:00"' in page
@@ -195,9 +197,28 @@ def test_the_manager_edits_and_deletes_a_shift(client, scene):
             "min_people": "1", "max_people": "3", "service_id": str(scene.toddlers.id)}
     page = follow(client, client.post(f"/partners/shifts/{shift.id}/edit", data=data))
     assert "The shift 早班(长) is changed." in page and "08:00–13:00" in page
+
+    edit = text(client.get(f"/partners/shifts/{shift.id}/edit"))
+    assert f'<a class="button danger" href="/partners/shifts/{shift.id}/delete">Delete the shift 早班(长)</a>' in edit
+    assert f'action="/partners/shifts/{shift.id}/delete"' not in edit  # no longer a one-click button
+    page = text(client.get(f"/partners/shifts/{shift.id}/delete"))
+    assert "<h1>Delete the shift 早班(长)?</h1>" in page
+    assert "2026-12-02 08:00–13:00" in page and scene.point.name in page
+    assert f"{scene.staff[0].name}, {scene.staff[1].name}" in page and "This cannot be undone." in page
+    assert f'action="/partners/shifts/{shift.id}/delete"' in page and "Yes, delete it" in page
+    assert f'<a class="button secondary" href="/partners/shifts/{shift.id}/edit">No, keep it</a>' in page
+    assert count(Shift) == 1 and count(ShiftAssignment) == 2  # asking changes nothing
+
     page = follow(client, client.post(f"/partners/shifts/{shift.id}/delete"))
     assert "The shift 早班(长) is deleted." in page
-    assert count(Shift) == 0
+    assert count(Shift) == 0 and count(ShiftAssignment) == 0
+
+
+def test_another_partners_manager_cannot_open_the_shift_deletion_page(client, scene):
+    shift = scene.shift()
+    login(client, scene.care_centre_manager)
+    assert client.get(f"/partners/shifts/{shift.id}/delete").status_code == 403
+    assert count(Shift) == 1
 
 
 def test_the_manager_adds_a_volunteer(client, scene):
@@ -255,15 +276,50 @@ def test_a_bad_temperature_is_explained(client, scene, clock):
     assert db.session.get(Booking, booking.id).status == BookingStatus.confirmed
 
 
-def test_no_show_is_offered_from_the_start_of_the_slot(client, scene, clock):
+def test_no_show_is_offered_from_the_start_of_the_slot_and_asks_first(client, scene, clock):
     slot, child, booking = coming_and_working(scene)
     login(client, scene.staff[0])
     assert "did not come" not in text(client.get(f"/partners/slots/{slot.id}"))
+    response = client.get(f"/partners/bookings/{booking.id}/no-show")  # too early: back, with the rule's words
+    assert response.headers["Location"] == f"/partners/slots/{slot.id}#main"
+    assert "A no-show can be recorded from 2026-12-02 08:30" in follow(client, response)
+
     clock.set(slot.starts_at + timedelta(minutes=20))
-    assert "小明 did not come" in text(client.get(f"/partners/slots/{slot.id}"))
+    roster = text(client.get(f"/partners/slots/{slot.id}"))
+    assert f'href="/partners/bookings/{booking.id}/no-show"' in roster and "小明 did not come" in roster
+    assert f'action="/partners/bookings/{booking.id}/no-show"' not in roster  # no longer a one-click button
+    page = text(client.get(f"/partners/bookings/{booking.id}/no-show"))
+    assert "<h1>Record that 小明 did not come?</h1>" in page
+    assert "托小班" in page and "2026-12-02 08:30</time>–11:30" in page
+    assert "This cannot be undone in careapp." in page
+    assert f'action="/partners/bookings/{booking.id}/no-show"' in page and "Yes, 小明 did not come" in page
+    assert f'href="/partners/slots/{slot.id}#booking-{booking.id}">No, keep the booking</a>' in page
+    assert db.session.get(Booking, booking.id).status == BookingStatus.confirmed  # asking changes nothing
+
     page = follow(client, client.post(f"/partners/bookings/{booking.id}/no-show"))
     assert "小明 is recorded as not coming." in page
     assert db.session.get(Booking, booking.id).status == BookingStatus.no_show
+    response = client.get(f"/partners/bookings/{booking.id}/no-show")  # nothing left to ask
+    assert "Only a confirmed booking can be a no-show; this one is no_show." in follow(client, response)
+
+
+def test_no_show_is_not_asked_for_someone_checked_in(client, scene, clock):
+    slot, child, booking = coming_and_working(scene)
+    clock.set(slot.starts_at)
+    engine.check_in(booking.id, by=scene.staff[0], now=clock.now())
+    login(client, scene.staff[0])
+    response = client.get(f"/partners/bookings/{booking.id}/no-show")
+    assert response.headers["Location"] == f"/partners/slots/{slot.id}#main"
+    assert "Only a confirmed booking can be a no-show; this one is checked_in." in follow(client, response)
+    assert db.session.get(Booking, booking.id).status == BookingStatus.checked_in
+
+
+def test_another_partners_staff_cannot_open_the_no_show_page(client, scene, clock):
+    slot, child, booking = coming_and_working(scene)
+    clock.set(slot.starts_at)
+    login(client, scene.care_centre_staff)
+    assert client.get(f"/partners/bookings/{booking.id}/no-show").status_code == 403
+    assert db.session.get(Booking, booking.id).status == BookingStatus.confirmed
 
 
 def test_community_staff_see_the_slot_roster_without_needs_or_collectors(client, scene):

@@ -373,17 +373,22 @@ def _log_refused_collection(booking_id: int, collected_by_id: int | None, refusa
                      after={"collected_by_id": collected_by_id, "reason": refusal.message})
 
 
+def check_no_show(booking: Booking, *, now: datetime) -> None:
+    """Refuse unless the booking can be recorded as a no-show now (its page asks first, with the same words)."""
+    if booking.status != BookingStatus.confirmed:
+        raise Conflict(f"Only a confirmed booking can be a no-show; this one is {booking.status.value}.",
+                       code="wrong_state")
+    if now < booking.slot.starts_at:
+        raise RuleRefused(f"A no-show can be recorded from {format_local(booking.slot.starts_at)}.",
+                          code="too_early")
+
+
 def mark_no_show(booking_id: int, *, by: User, now: datetime) -> Booking:
     """Partner staff record that someone booked did not come (from the slot's start)."""
     with write_transaction():
         booking = _load_booking(booking_id)
         _require_partner_staff(by, booking.slot)
-        if booking.status != BookingStatus.confirmed:
-            raise Conflict(f"Only a confirmed booking can be a no-show; this one is {booking.status.value}.",
-                           code="wrong_state")
-        if now < booking.slot.starts_at:
-            raise RuleRefused(f"A no-show can be recorded from {format_local(booking.slot.starts_at)}.",
-                              code="too_early")
+        check_no_show(booking, now=now)
         _set_status(booking, BookingStatus.no_show, "booking.no_show", by=by, now=now)
         return booking
 

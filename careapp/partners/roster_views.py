@@ -191,6 +191,15 @@ def edit_shift(shift_id: int) -> ResponseReturnValue:
     return form_page(form, "rosters/shift_form.html", change, shift=shift, point=point)
 
 
+@bp.get("/shifts/<int:shift_id>/delete")
+@login_required
+def confirm_delete_shift(shift_id: int) -> ResponseReturnValue:
+    """Ask before deleting a shift: everyone comes off it, and careapp cannot bring it back."""
+    shift = _managed_shift(shift_id)
+    return render("rosters/delete_shift.html", shift=shift, point=shift.service_point,
+                  names=roster_queries.ShiftView(shift).names)
+
+
 @bp.post("/shifts/<int:shift_id>/delete")
 @login_required
 def delete_shift(shift_id: int) -> Response:

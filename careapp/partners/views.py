@@ -266,6 +266,20 @@ def check_out(booking_id: int) -> Response:
                        "is checked out")
 
 
+@bp.get("/bookings/<int:booking_id>/no-show")
+@login_required
+def confirm_no_show(booking_id: int) -> ResponseReturnValue:
+    """Ask before recording a no-show: the booking cannot be checked in afterwards, and careapp cannot undo it.
+    A booking that cannot be marked (not confirmed, or the slot not started) goes back with the rule's words."""
+    booking = _attended_booking(booking_id)
+    try:
+        engine.check_no_show(booking, now=now())
+    except CareappError as error:
+        show_refusal(error)
+        return _back_to_roster(booking, refused=True)
+    return render("partners/no_show.html", booking=booking)
+
+
 @bp.post("/bookings/<int:booking_id>/no-show")
 @login_required
 def no_show(booking_id: int) -> Response:
