@@ -6,7 +6,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from careapp.accounts.models import Role
+from careapp.accounts.models import Role, User
 from careapp.booking import queries
 from careapp.core.clock import now
 from careapp.core.db import db
@@ -65,13 +65,18 @@ def month_calendar(household_id: int) -> ResponseReturnValue:
                   calendar=calendar.month_calendar(household.id, month, now=moment))
 
 
+def _acting_for(household_id: int) -> tuple[User, Household]:
+    """The user, who must be allowed to act for the household, and the household."""
+    user = acting_user()
+    require(user.can_act_for_household(household_id), NOT_YOURS)
+    return user, db.get_or_404(Household, household_id)
+
+
 @bp.post("/households/<int:household_id>/calendar-link")
 @login_required
 def make_calendar_link(household_id: int) -> ResponseReturnValue:
     """Make the household's private calendar link (turning off any older one) and show it, this once."""
-    user = acting_user()
-    require(user.can_act_for_household(household_id), NOT_YOURS)
-    household = db.get_or_404(Household, household_id)
+    user, household = _acting_for(household_id)
     token = calendar.make_feed_link(household.id, by=user, now=now())
     link = url_for("calendar_feed.feed", token=token, _external=True)
     page, status = render("family/calendar_link.html", household=household, link=link,
@@ -85,9 +90,7 @@ def make_calendar_link(household_id: int) -> ResponseReturnValue:
 @login_required
 def stop_calendar_link(household_id: int) -> Response:
     """Turn the household's calendar link off (phones subscribed to it stop getting updates)."""
-    user = acting_user()
-    require(user.can_act_for_household(household_id), NOT_YOURS)
-    household = db.get_or_404(Household, household_id)
+    user, household = _acting_for(household_id)
     if calendar.stop_feed(household.id, by=user, now=now()):
         flash("The calendar link is turned off. Phones that used it get no more updates.", "success")
     else:

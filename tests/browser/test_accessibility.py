@@ -19,7 +19,7 @@ from careapp.booking.models import Booking
 from careapp.core.db import db
 from careapp.partners.models import PartnerOrganisation, Service, Slot
 from careapp.scheduler.runner import run_job, schedule
-from tests.browser import axe
+from tests.browser import axe, steps
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,8 @@ def district(app, clock):
 
 
 def log_in(page: Page, login: str, password: str = demo.DEMO_PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("Mobile number or e-mail").fill(login)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    """As a demo account; wait until the page says so."""
+    steps.log_in(page, login, password)
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 

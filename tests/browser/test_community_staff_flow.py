@@ -6,18 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD, make_slot
-
-
-def log_in(page: Page, login: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Mobile number or e-mail").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def open_menu_link(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+from tests.factories import make_slot
+from tests.browser.steps import log_in, open_menu_link
 
 
 def test_community_staff_import_the_district_see_the_gaps_and_book_for_an_elder(page: Page, world, clock):

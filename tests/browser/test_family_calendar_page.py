@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from careapp.booking import engine
-from tests.browser.test_community_staff_flow import log_in
+from tests.browser.steps import log_in
 from tests.factories import make_slot
 
 

@@ -13,21 +13,10 @@ from careapp.core.timefmt import local_date
 from careapp.enrolments.services import enrol
 from tests.browser.conftest import SCREENSHOTS
 from tests.enrolments_factories import WED
-from tests.factories import PASSWORD
 from tests.meals_factories import meals, menu, set_member  # noqa: F401  (meals, menu: fixtures)
+from tests.browser.steps import log_in, open_menu_link
 
 PDFS = SCREENSHOTS.parent / "pdf"
-
-
-def log_in(page: Page, login: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Mobile number or e-mail").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def open_menu_link(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 
 def assert_no_sideways_scroll(page: Page) -> None:

@@ -15,14 +15,8 @@ from careapp.core.audit import AuditEntry
 from careapp.core.db import db
 from careapp.core.timefmt import format_local
 from careapp.households.services import add_authorised_adult, remove_authorised_adult
-from tests.factories import PASSWORD, make_slot
-
-
-def log_in(page: Page, login: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Mobile number or e-mail").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+from tests.factories import make_slot
+from tests.browser.steps import log_in
 
 
 def assert_no_sideways_scroll(page: Page) -> None:
