@@ -163,8 +163,10 @@ def test_cancel_hands_the_place_to_the_waitlist_head_at_once_when_fill_policy_is
     assert third.status == BookingStatus.confirmed
     assert engine.waitlist_position(fourth) == 1
     assert held(daycare_slot.id) == 2
+    # In the order they were written (a SELECT without ORDER BY has no order; PostgreSQL showed it).
     actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.object_id == third.id,
-                                                                    AuditEntry.object_type == "booking")).all()
+                                                                    AuditEntry.object_type == "booking")
+                                 .order_by(AuditEntry.id)).all()
     assert actions == ["booking.waitlisted", "booking.promoted"]
 
 
