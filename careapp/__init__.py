@@ -52,6 +52,10 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
 
+    from careapp.core import i18n
+
+    i18n.init_app(app)
+
 
 def _register_blueprints(app: Flask) -> None:
     from careapp.accounts.views import bp as accounts

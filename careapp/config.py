@@ -120,6 +120,12 @@ def _special_groups(env: Mapping[str, str], name: str, default: str) -> dict[str
     return extras
 
 
+def _language(text: str) -> str:
+    if text not in ("zh_CN", "en"):
+        raise SystemExit(f"CAREAPP_DEFAULT_LANGUAGE {text!r} is not zh_CN or en")
+    return text
+
+
 def secret_key(instance_path: str) -> str:
     """Generated once and kept in the instance folder, so sessions survive restarts and workers agree."""
     path = Path(instance_path) / "secret_key"
@@ -145,6 +151,10 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "TIMEZONE": timezone,
         # The sub-district's name, on every page and on the reports it sends up (e.g. subsidy claims).
         "SUB_DISTRICT": env.get("CAREAPP_SUB_DISTRICT") or "赭麓街道",
+        # The language of pages for visitors whose browser asks for neither Chinese nor English (zh_CN or en);
+        # FIXED_LANGUAGE, when set, pins every page to one language (the test suite pins English).
+        "DEFAULT_LANGUAGE": _language(env.get("CAREAPP_DEFAULT_LANGUAGE") or "zh_CN"),
+        "FIXED_LANGUAGE": None,
         # Flask-Limiter: on by default; "off" for load tests and benchmarks.
         "RATELIMIT_ENABLED": _flag(env, "CAREAPP_RATE_LIMITS", True),
         "RATELIMIT_STORAGE_URI": env.get("CAREAPP_RATE_LIMIT_STORAGE", "memory://"),

@@ -131,8 +131,7 @@ def init_app(app: Flask) -> None:
         domain.status = 500
         return error_response(domain)
 
-    app.jinja_env.filters["localtime"] = timefmt.format_local
-    app.jinja_env.filters["localdate"] = lambda moment: timefmt.format_local(moment, "%Y-%m-%d")
+    # localdate, longdate, localtime and weekday depend on the language: careapp.core.i18n registers them.
     app.jinja_env.filters["localclock"] = lambda moment: timefmt.format_local(moment, "%H:%M")
 
     @app.after_request

@@ -39,6 +39,8 @@ def base_config(url: str) -> dict:
         # scrypt, cheaper: hashing is not what these tests test.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SECRET_KEY": "tests-only",
+        # Most tests read the English wording; tests/test_i18n.py builds apps that choose the language.
+        "FIXED_LANGUAGE": "en",
     }
 
 

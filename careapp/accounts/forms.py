@@ -57,3 +57,9 @@ class TextSizeForm(PageForm):
     it was pressed on (only a local path is followed, as safe_next says)."""
     size = HiddenField()
     next = HiddenField()
+
+
+class LanguageForm(PageForm):
+    """The language switch in every page's header: ``language`` is zh_CN or en; ``next`` as TextSizeForm's."""
+    language = HiddenField()
+    next = HiddenField()

@@ -48,7 +48,7 @@ def hash_password(password: str) -> str:
 
 def new_user(*, login: str, password: str, role: Role, name: str, now: datetime,
              email: str | None = None, phone: str | None = None,
-             partner_id: int | None = None, household_id: int | None = None) -> User:
+             partner_id: int | None = None, household_id: int | None = None, language: str = "zh_CN") -> User:
     """Build a user inside the caller's write transaction (validated, unique login)."""
     login = check_login_form(login)
     check_password_strength(password)
@@ -66,7 +66,8 @@ def new_user(*, login: str, password: str, role: Role, name: str, now: datetime,
     if email is None and EMAIL.match(login):
         email = login
     user = User(login=login, password_hash=hash_password(password), role=role, name=name.strip() or login,
-                email=email, phone=phone, partner_id=partner_id, household_id=household_id, created_at=now)
+                email=email, phone=phone, partner_id=partner_id, household_id=household_id, created_at=now,
+                language=language)
     db.session.add(user)
     db.session.flush()
     return user
@@ -128,7 +129,7 @@ def revoke_token(token_id: int, *, by: User, now: datetime) -> None:
 
 
 def set_language(user_id: int, language: str, *, by: User, now: datetime) -> User:
-    """Choose the language of one's own messages (and, later, pages): zh_CN or en."""
+    """Choose the language of one's own pages and messages: zh_CN or en."""
     from careapp.notifications.models import LANGUAGES
 
     if language not in LANGUAGES:

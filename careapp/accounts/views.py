@@ -8,11 +8,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from careapp.accounts.forms import LoginForm, RegisterForm, TextSizeForm
+from careapp.accounts.forms import LanguageForm, LoginForm, RegisterForm, TextSizeForm
 from careapp.accounts.models import PARTNER_ROLES, Role, User
-from careapp.accounts.services import authenticate, normalise_login
+from careapp.accounts.services import authenticate, normalise_login, set_language
 from careapp.core.clock import now
 from careapp.core.errors import CareappError
+from careapp.core.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, LANGUAGES, current_language, gettext as _
 from careapp.district.queries import buildings_by_place
 from careapp.extensions import limiter
 from careapp.households.services import register_family
@@ -92,6 +93,24 @@ def text_size() -> Response:
     return response
 
 
+@bp.post("/language")
+def language() -> Response:
+    """The language switch on every page (no JavaScript): remember the choice in a cookie (it works logged
+    out, on the login page) and, for a logged-in user, with the account, so every device and every message
+    follows it. Then go back to the page it was pressed on."""
+    form = LanguageForm()
+    back = safe_next(form.next.data) or url_for("accounts.start")
+    if not form.validate_on_submit() or form.language.data not in LANGUAGES:
+        flash(_("Please choose 中文 or English."), "error")
+        return redirect(back)
+    if current_user.is_authenticated:
+        set_language(current_user.id, form.language.data, by=current_user, now=now())
+    response = redirect(back)
+    response.set_cookie(LANGUAGE_COOKIE, form.language.data, max_age=LANGUAGE_COOKIE_SECONDS, path="/",
+                        httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
+
+
 def _building_options() -> list[SelectChoice]:
     return [SelectChoice(str(building.id), f"{building.name} ({building.address})",
                          optgroup=f"{community.name} · {grid.name}")
@@ -110,7 +129,8 @@ def register() -> ResponseReturnValue:
     try:
         user = register_family(login=form.login.data, password=form.password.data, name=form.name.data,
                                building_id=form.building_id.data, now=now(), unit=form.unit.data or None,
-                               email=form.email.data or None, phone=form.phone.data or None)
+                               email=form.email.data or None, phone=form.phone.data or None,
+                               language=current_language())
     except CareappError as error:
         status = show_refusal(error, form)
         return render("accounts/register.html", status, form=form)

@@ -19,8 +19,10 @@ MEAL_PROFILE_FIELDS = ("diet_tags", "special_group", "phone")
 
 
 def register_family(*, login: str, password: str, name: str, building_id: int, now: datetime,
-                    email: str | None = None, phone: str | None = None, unit: str | None = None) -> User:
-    """A family registers itself: a household at a building and its first account, in one transaction."""
+                    email: str | None = None, phone: str | None = None, unit: str | None = None,
+                    language: str = "zh_CN") -> User:
+    """A family registers itself: a household at a building and its first account, in one transaction.
+    ``language`` is the one the family registered in: their pages and messages stay in it."""
     name = (name or "").strip()
     if not name:
         raise BadInput("Please give your name.", fields={"name": "required"})
@@ -31,7 +33,7 @@ def register_family(*, login: str, password: str, name: str, building_id: int, n
         db.session.add(household)
         db.session.flush()
         user = new_user(login=login, password=password, role=Role.family, name=name, now=now,
-                        email=email, phone=phone, household_id=household.id)
+                        email=email, phone=phone, household_id=household.id, language=language)
         audit.record("household.registered", household, actor=user, now=now,
                      after={"building_id": building_id, "login": user.login})
         return user
