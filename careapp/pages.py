@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, has_request_context, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
@@ -18,6 +19,7 @@ from careapp.accounts.models import Role, User
 from careapp.booking.models import BookingStatus, EnrolmentStatus
 from careapp.core.db import db
 from careapp.core.errors import CareappError, Forbidden
+from careapp.core.i18n import gettext as _, lazy_gettext as _l, weekday_name
 from careapp.core.validation import CONTROL_CHARACTERS, MAX_ID
 from careapp.households.models import DietTag, RecipientKind, SpecialGroup
 from careapp.meals.models import MealMode
@@ -36,49 +38,96 @@ from careapp.partners.models import (
 # Refusals that are not the user's input to fix: they get the error page with their status.
 PAGE_STATUSES = frozenset({401, 403, 404, 503})
 
-LABELS: dict[str, dict[Any, str]] = {
-    "service_kind": {ServiceKind.daycare: "Day care", ServiceKind.meal: "Meal help",
-                     ServiceKind.childcare: "Childcare", ServiceKind.activity: "Activity or reading room"},
-    "recipient_kind": {RecipientKind.elder: "Elder", RecipientKind.child: "Child"},
-    "booking_status": {BookingStatus.confirmed: "Confirmed", BookingStatus.waitlisted: "On the waiting list",
-                       BookingStatus.offered: "Place offered", BookingStatus.cancelled: "Cancelled",
-                       BookingStatus.checked_in: "Checked in", BookingStatus.checked_out: "Checked out",
-                       BookingStatus.no_show: "Did not come"},
-    "slot_status": {SlotStatus.open: "Open", SlotStatus.closed: "Closed", SlotStatus.cancelled: "Cancelled"},
-    "fill_policy": {FillPolicy.auto: "Give a freed place to the next in line at once",
-                    FillPolicy.offer: "Offer a freed place to the next in line for some hours"},
-    "partner_kind": {PartnerKind.elderly_care_centre: "Elderly care centre", PartnerKind.nursery: "Nursery",
-                     PartnerKind.canteen: "Canteen", PartnerKind.social_organisation: "Social organisation",
-                     PartnerKind.academy: "Academy or reading room"},
-    "role": {Role.family: "Family", Role.partner_staff: "Partner staff", Role.partner_manager: "Partner manager",
-             Role.community_staff: "Community staff", Role.admin: "Administrator"},
+
+def _text(value: Any) -> Any:
+    """A lazy text as plain text in the page's language while a request runs; as it is otherwise."""
+    return str(value) if has_request_context() and isinstance(value, LazyString) else value
+
+
+class Labels(dict):
+    """One table of LABELS (a code -> its words). Read while a request runs, it answers plain text in the page's
+    language, so a label joins, lowercases and goes into a spreadsheet like any str; read outside a request
+    (form choices built at import time) it answers the lazy text, which is looked up when it is shown."""
+
+    def __getitem__(self, key: Any) -> Any:
+        return _text(super().__getitem__(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return _text(super().get(key, default))
+
+    def items(self):  # type: ignore[override]
+        return [(key, _text(value)) for key, value in super().items()]
+
+    def values(self):  # type: ignore[override]
+        return [_text(value) for value in super().values()]
+
+
+LABELS: dict[str, Labels] = {
+    "service_kind": Labels({
+        ServiceKind.daycare: _l("Day care"), ServiceKind.meal: _l("Meal help"),
+        ServiceKind.childcare: _l("Childcare"), ServiceKind.activity: _l("Activity or reading room")}),
+    "recipient_kind": Labels({RecipientKind.elder: _l("Elder"), RecipientKind.child: _l("Child")}),
+    "booking_status": Labels({
+        BookingStatus.confirmed: _l("Confirmed"), BookingStatus.waitlisted: _l("On the waiting list"),
+        BookingStatus.offered: _l("Place offered"), BookingStatus.cancelled: _l("Cancelled"),
+        BookingStatus.checked_in: _l("Checked in"), BookingStatus.checked_out: _l("Checked out"),
+        BookingStatus.no_show: _l("Did not come")}),
+    "slot_status": Labels({SlotStatus.open: _l("Open"), SlotStatus.closed: _l("Closed"),
+                           SlotStatus.cancelled: _l("Cancelled")}),
+    "fill_policy": Labels({FillPolicy.auto: _l("Give a freed place to the next in line at once"),
+                           FillPolicy.offer: _l("Offer a freed place to the next in line for some hours")}),
+    "partner_kind": Labels({
+        PartnerKind.elderly_care_centre: _l("Elderly care centre"), PartnerKind.nursery: _l("Nursery"),
+        PartnerKind.canteen: _l("Canteen"), PartnerKind.social_organisation: _l("Social organisation"),
+        PartnerKind.academy: _l("Academy or reading room")}),
+    "role": Labels({
+        Role.family: _l("Family"), Role.partner_staff: _l("Partner staff"),
+        Role.partner_manager: _l("Partner manager"), Role.community_staff: _l("Community staff"),
+        Role.admin: _l("Administrator")}),
     # GB/T 42195-2022 ability levels, in plain words.
-    "ability_level": {0: "0 - fully able", 1: "1 - mildly impaired", 2: "2 - moderately impaired",
-                      3: "3 - severely impaired", 4: "4 - fully dependent"},
-    "session_length": {SessionLength.half_day: "Half day", SessionLength.full_day: "Full day",
-                       SessionLength.occasional: "Occasional care (临时托)",
-                       SessionLength.after_school: "After school"},
-    "meal": {MealTime.lunch: "Lunch", MealTime.dinner: "Dinner"},
-    "meal_mode": {MealMode.dine_in: "Eat at the canteen", MealMode.pick_up: "Pick up",
-                  MealMode.delivery: "Delivered home"},
-    "diet_tag": {DietTag.low_salt: "Low salt", DietTag.low_sugar: "Low sugar", DietTag.soft: "Soft or minced",
-                 DietTag.vegetarian: "Vegetarian", DietTag.halal: "Halal"},
-    "special_group": {SpecialGroup.dibao: "Minimum living allowance (低保)",
-                      SpecialGroup.tekun: "Extreme poverty support (特困)",
-                      SpecialGroup.shineng: "Lost abilities (失能)"},
-    "child_class": {ChildClass.infant: "Infant class (乳儿班), 6-12 months",
-                    ChildClass.toddler: "Toddler class (托小班), 12-24 months",
-                    ChildClass.preschool: "Older class (托大班), 24-36 months",
-                    ChildClass.mixed: "Mixed class, 18 months or more",
-                    ChildClass.after_school: "After-school care"},
-    "shift_role": {ShiftRole.staff: "Staff", ShiftRole.volunteer: "Volunteer"},
-    "enrolment_status": {EnrolmentStatus.active: "Active", EnrolmentStatus.paused: "Paused",
-                         EnrolmentStatus.ended: "Ended"},
-    "need": {"diet": "Diet", "allergies": "Allergies", "mobility": "Mobility",
-             "medication_notes": "Medication", "emergency_contact_name": "Emergency contact",
-             "emergency_contact_phone": "Emergency phone"},
+    "ability_level": Labels({0: _l("0 - fully able"), 1: _l("1 - mildly impaired"), 2: _l("2 - moderately impaired"),
+                             3: _l("3 - severely impaired"), 4: _l("4 - fully dependent")}),
+    "session_length": Labels({
+        SessionLength.half_day: _l("Half day"), SessionLength.full_day: _l("Full day"),
+        SessionLength.occasional: _l("Occasional care (临时托)"), SessionLength.after_school: _l("After school")}),
+    "meal": Labels({MealTime.lunch: _l("Lunch"), MealTime.dinner: _l("Dinner")}),
+    "meal_mode": Labels({MealMode.dine_in: _l("Eat at the canteen"), MealMode.pick_up: _l("Pick up"),
+                         MealMode.delivery: _l("Delivered home")}),
+    "diet_tag": Labels({
+        DietTag.low_salt: _l("Low salt"), DietTag.low_sugar: _l("Low sugar"), DietTag.soft: _l("Soft or minced"),
+        DietTag.vegetarian: _l("Vegetarian"), DietTag.halal: _l("Halal")}),
+    "special_group": Labels({SpecialGroup.dibao: _l("Minimum living allowance (低保)"),
+                             SpecialGroup.tekun: _l("Extreme poverty support (特困)"),
+                             SpecialGroup.shineng: _l("Lost abilities (失能)")}),
+    "child_class": Labels({ChildClass.infant: _l("Infant class (乳儿班), 6-12 months"),
+                           ChildClass.toddler: _l("Toddler class (托小班), 12-24 months"),
+                           ChildClass.preschool: _l("Older class (托大班), 24-36 months"),
+                           ChildClass.mixed: _l("Mixed class, 18 months or more"),
+                           ChildClass.after_school: _l("After-school care")}),
+    "shift_role": Labels({ShiftRole.staff: _l("Staff"), ShiftRole.volunteer: _l("Volunteer")}),
+    "enrolment_status": Labels({EnrolmentStatus.active: _l("Active"), EnrolmentStatus.paused: _l("Paused"),
+                                EnrolmentStatus.ended: _l("Ended")}),
+    "need": Labels({"diet": _l("Diet"), "allergies": _l("Allergies"), "mobility": _l("Mobility"),
+                    "medication_notes": _l("Medication"), "emergency_contact_name": _l("Emergency contact"),
+                    "emergency_contact_phone": _l("Emergency phone")}),
 }
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+class _Weekdays(tuple):
+    """The names of the weekdays, Monday first: in the page's language while a request runs (星期一 / Monday)."""
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if not isinstance(index, int):
+            return super().__getitem__(index)
+        if has_request_context():
+            return weekday_name(range(7)[index])
+        # Outside a request (form choices made when a module is imported): looked up when shown.
+        return LazyString(weekday_name, range(7)[index])
+
+    def __iter__(self):
+        return (self[day] for day in range(len(self)))
+
+
+WEEKDAYS = _Weekdays(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))
 
 
 def acting_user() -> User:
@@ -86,13 +135,14 @@ def acting_user() -> User:
     return current_user._get_current_object()
 
 
-def require(allowed: bool, message: str = "You may not see or change this.") -> None:
+def require(allowed: bool, message: str = _l("You may not see or change this.")) -> None:
     """Object-level access: refuse with the 403 page (answers come from User's permission methods)."""
     if not allowed:
         raise Forbidden(message)
 
 
-def managed_partner(partner_id: int, message: str = "Only this partner's manager may do that.") -> PartnerOrganisation:
+def managed_partner(partner_id: int,
+                    message: str = _l("Only this partner's manager may do that.")) -> PartnerOrganisation:
     """Load a partner for one of its manager's pages (404 when there is none, 403 for anyone else)."""
     partner = db.get_or_404(PartnerOrganisation, partner_id)
     require(acting_user().manages_partner(partner.id), message)
@@ -169,7 +219,7 @@ def within_years(first: int = 1900, last: int = 2100):
 
     def check(form: FlaskForm, field) -> None:
         if field.data is not None and not first <= field.data.year <= last:
-            raise ValidationError(f"Please give a date between {first} and {last}.")
+            raise ValidationError(_("Please give a date between %(first)s and %(last)s.", first=first, last=last))
 
     return check
 
@@ -190,7 +240,7 @@ class PageForm(FlaskForm):
     is refused beside its field before any rule or query sees it. PostgreSQL cannot even compare NUL.
     Hidden fields are left to their own checks (a bad ``next`` is ignored, as safe_next says)."""
 
-    CONTROL_MESSAGE = "Please remove the control characters (such as NUL) from this."
+    CONTROL_MESSAGE = _l("Please remove the control characters (such as NUL) from this.")
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -206,9 +256,9 @@ class PageForm(FlaskForm):
 class IdSelectField(SelectField):
     """A select of database ids with a "Choose ..." first option; the rule decides if the id is acceptable."""
 
-    def __init__(self, label: str, *, placeholder: str = "Choose one", required: bool = True,
-                 message: str = "Please choose one.", **kwargs: Any):
-        super().__init__(label, coerce=optional_int, invalid_choice_message="Please choose one from the list.",
+    def __init__(self, label: str, *, placeholder: str = _l("Choose one"), required: bool = True,
+                 message: str = _l("Please choose one."), **kwargs: Any):
+        super().__init__(label, coerce=optional_int, invalid_choice_message=_l("Please choose one from the list."),
                          **kwargs)
         self.placeholder, self.required, self.message = placeholder, required, message
 
@@ -224,7 +274,7 @@ class IdSelectField(SelectField):
                 self.data = self.coerce(valuelist[0])
             except (ValueError, TypeError):
                 self.data = None
-                raise ValueError(self.gettext("Please choose one from the list.")) from None
+                raise ValueError(_("Please choose one from the list.")) from None
 
     def pre_validate(self, form: FlaskForm) -> None:
         if self.data is None and not self.process_errors:

@@ -1,6 +1,8 @@
 """What every page and API response shares: login loading, error answers, template filters."""
 from __future__ import annotations
 
+import re
+
 from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -11,20 +13,23 @@ from careapp.accounts.models import User
 from careapp.core import timefmt
 from careapp.core.db import db
 from careapp.core.errors import Busy, CareappError, NotAuthenticated, Throttled
+from careapp.core.i18n import gettext as _, lazy_gettext as _l
 from careapp.core.validation import MAX_ID
 from careapp.extensions import login_manager
 
 RETRY_AFTER_SECONDS = 5
+DOWNLOAD_COOKIE = "careapp_download"
+DOWNLOAD_TOKEN = re.compile(r"[0-9]{1,32}")
 
 # HTTP errors that reach the client without a domain error, by status: (code, message).
 HTTP_CODES = {
-    400: ("bad_input", "The request could not be understood."),
-    401: ("not_authenticated", "Please log in."),
-    403: ("forbidden", "You may not do that."),
-    404: ("not_found", "Nothing is here."),
-    405: ("method_not_allowed", "That method is not allowed here."),
-    413: ("too_large", "The upload is too large."),
-    429: ("throttled", "Too many attempts; please wait a minute and try again."),
+    400: ("bad_input", _l("The request could not be understood.")),
+    401: ("not_authenticated", _l("Please log in.")),
+    403: ("forbidden", _l("You may not do that.")),
+    404: ("not_found", _l("Nothing is here.")),
+    405: ("method_not_allowed", _l("That method is not allowed here.")),
+    413: ("too_large", _l("The upload is too large.")),
+    429: ("throttled", _l("Too many attempts; please wait a minute and try again.")),
 }
 
 
@@ -74,7 +79,7 @@ def error_response(error: CareappError):
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message = _l("Please log in to see that page.")
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -83,8 +88,8 @@ def init_app(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         if wants_json():
-            return error_response(NotAuthenticated("Send 'Authorization: Bearer TOKEN' (POST /api/v1/tokens)."))
-        flash(login_manager.login_message, "info")
+            return error_response(NotAuthenticated(_("Send 'Authorization: Bearer TOKEN' (POST /api/v1/tokens).")))
+        flash(str(login_manager.login_message), "info")
         return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
 
     @app.errorhandler(CareappError)
@@ -93,25 +98,26 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def on_csrf_error(error: CSRFError):
-        return error_response(CareappError("This form has expired or was not sent from careapp; "
-                                           "please go back, reload the page and try again.", code="csrf_failed"))
+        return error_response(CareappError(_("This form has expired or was not sent from careapp; "
+                                             "please go back, reload the page and try again."), code="csrf_failed"))
 
     @app.errorhandler(OperationalError)
     def on_database_unavailable(error: OperationalError):
         db.session.rollback()
         app.logger.warning("database unavailable or contended: %s", error.orig)
-        return error_response(Busy("careapp is busy for a moment; please try again in a few seconds."))
+        return error_response(Busy(_("careapp is busy for a moment; please try again in a few seconds.")))
 
     @app.errorhandler(DBAPIError)
     def on_database_disconnect(error: DBAPIError):
         if not error.connection_invalidated:
             raise error
         db.session.rollback()
-        return error_response(Busy("careapp lost its database connection; please try again in a few seconds."))
+        return error_response(Busy(_("careapp lost its database connection; please try again in a few seconds.")))
 
     @app.errorhandler(HTTPException)
     def on_http_error(error: HTTPException):
-        code, message = HTTP_CODES.get(error.code, ("error", error.description or "Error"))
+        code, message = HTTP_CODES.get(error.code, ("error", error.description or _("Error")))
+        message = str(message)  # the page's (or the API caller's) language, now
         if error.code == 429:
             return error_response(Throttled(message))
         if not wants_json() and error.code not in (404, 405, 413):
@@ -126,13 +132,23 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(500)
     def on_internal_error(error):
         db.session.rollback()
-        domain = CareappError("Something went wrong on our side; nothing was changed. Please try again.",
+        domain = CareappError(_("Something went wrong on our side; nothing was changed. Please try again."),
                               code="internal_error")
         domain.status = 500
         return error_response(domain)
 
     # localdate, longdate, localtime and weekday depend on the language: careapp.core.i18n registers them.
     app.jinja_env.filters["localclock"] = lambda moment: timefmt.format_local(moment, "%H:%M")
+
+    @app.after_request
+    def download_finished(response):
+        """A file answered to a link with a download_token (static/js/busy.js) carries that token back in a
+        short-lived cookie, so the page can stop its "preparing the file" spinner when the download starts."""
+        token = request.args.get("download_token", "")
+        if DOWNLOAD_TOKEN.fullmatch(token) and "attachment" in response.headers.get("Content-Disposition", ""):
+            response.set_cookie(DOWNLOAD_COOKIE, token, max_age=120, path="/", samesite="Lax",
+                                secure=request.is_secure)
+        return response
 
     @app.after_request
     def security_headers(response):

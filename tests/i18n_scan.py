@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 WORD = re.compile(r"[A-Za-z]{2,}")
 NOT_WORDS = re.compile(
-    r"[\w.+-]+@[\w-]+(\.[\w-]+)+"  # e-mail addresses (logins)
+    r"[\w.+*-]+@[\w-]+(\.[\w-]+)+"  # e-mail addresses (logins, masked or not)
     r"|https?://\S+|webcal://\S+"  # addresses
     r"|\b\d{4}-W\d{2}\b"  # ISO weeks
     r"|\{[a-z_]+\}"  # message placeholders shown to managers ({member})
@@ -20,11 +20,12 @@ NOT_WORDS = re.compile(
 ALLOWED = frozenset({
     "careapp", "CSV", "csv", "PDF", "xlsx", "XLSX", "Excel", "iCalendar", "ics", "ICS", "API", "SVG", "A4",
     "WPS", "GB", "UTF", "BOM", "km", "English", "ID", "QR", "OK", "SMTP", "WCAG", "Chart", "js", "GCJ",
-    "WGS",
+    "WGS", "MB",
 })
 # Attributes a person reads or hears.
 READ_ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label", "aria-description"})
 SKIPPED_ELEMENTS = frozenset({"script", "style", "code", "pre"})
+VOID_ELEMENTS = frozenset({"input", "br", "img", "meta", "link", "hr", "source", "col", "wbr", "area", "base"})
 
 
 def english_words(text: str) -> list[str]:
@@ -38,13 +39,22 @@ class _ReadText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.pieces: list[str] = []
-        self.skipping = 0
-        self.untranslated = 0  # inside an element marked translate="no" (data: names, addresses, free text)
+        # The open elements whose text is not read here: scripts and styles, and anything marked
+        # translate="no" (people's own words: a partner's message wording, names, free text).
+        self.skipping_element: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        if self.skipping_element:  # inside a skipped element: only follow the nesting
+            if tag not in VOID_ELEMENTS:
+                self.skipping_element.append(tag)
+            return
         if tag in SKIPPED_ELEMENTS:
-            self.skipping += 1
+            self.skipping_element.append(tag)
+            return
+        if attributes.get("translate") == "no" and tag not in VOID_ELEMENTS:
+            self.skipping_element.append(tag)
+            return
         for name in READ_ATTRIBUTES:
             if attributes.get(name):
                 self.pieces.append(attributes[name])
@@ -52,11 +62,11 @@ class _ReadText(HTMLParser):
             self.pieces.append(attributes["value"])
 
     def handle_endtag(self, tag):
-        if tag in SKIPPED_ELEMENTS and self.skipping:
-            self.skipping -= 1
+        if self.skipping_element and self.skipping_element[-1] == tag:
+            self.skipping_element.pop()
 
     def handle_data(self, data):
-        if not self.skipping:
+        if not self.skipping_element:
             self.pieces.append(data)
 
 

@@ -64,7 +64,7 @@ def test_partner_staff_see_who_to_fetch_with_whole_phones(client, world, scene):
     point_id, _ = scene
     login(client, world.care_centre.staff)
     page = text(client.get(url(point_id)))
-    assert "Transport (接送): 2026-12-02, Wednesday" in page
+    assert "Transport (接送): Wednesday 2 December 2026" in page
     assert "2 people to fetch and bring home." in page
     assert "甲" in page and "13912345678" in page and "wheelchair" in page and "旭日天都1栋 (1栋)" in page
     assert "13800001111" in page  # no phone of their own: the emergency contact's
@@ -102,7 +102,7 @@ def test_the_day_defaults_to_today(client, world, scene):
     point_id, _ = scene
     login(client, world.care_centre.staff)
     page = text(client.get(f"/daycare/points/{point_id}/transport"))
-    assert "2026-12-01, Tuesday" in page and "Nobody needs fetching on this day." in page
+    assert "Tuesday 1 December 2026" in page and "Nobody needs fetching on this day." in page
 
 
 def test_the_csv_opens_in_excel_and_runs_no_formula(client, world, scene):

@@ -88,6 +88,8 @@ PAGES = {
 ACTIONS = {
     # The larger-text switch is everyone's, logged in or not (it only sets a cookie).
     "text_size": ("/text-size", expect(302, anonymous=302)),
+    # So is the language switch (for a logged-in user it is also kept with the account).
+    "language": ("/language", expect(302, anonymous=302)),
     # POST actions on another household's booking or another partner's slot.
     "cancel": ("/booking/bookings/{booking}/cancel", expect(403, family=302, community_staff=302, admin=302)),
     "accept": ("/booking/bookings/{booking}/accept", expect(403, family=302, community_staff=302, admin=302)),

@@ -15,7 +15,7 @@ def switch(client, size: str, next_path: str | None):
 
 def test_the_switch_is_on_the_login_page_and_off_at_first(client):
     page = text(client.get("/login"))
-    assert '<html lang="en">' in page
+    assert '<html lang="en" data-theme="light">' in page
     assert '<form class="text-size" method="post" action="/text-size">' in page
     assert '<input type="hidden" name="size" value="large">' in page
     assert '<input type="hidden" name="next" value="/login">' in page
@@ -31,10 +31,10 @@ def test_an_anonymous_visitor_switches_it_on_and_keeps_it(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
     assert "Max-Age=63072000" in cookie  # two years: an elder's phone keeps the choice
     page = text(client.get("/login"))
-    assert '<html lang="en" class="large-text">' in page
+    assert '<html lang="en" data-theme="light" class="large-text">' in page
     assert '<input type="hidden" name="size" value="normal">' in page
     assert 'aria-pressed="true"><span aria-hidden="true">✓ </span>Larger text</button>' in page
-    assert '<html lang="en" class="large-text">' in text(client.get("/register"))  # kept on the next page
+    assert '<html lang="en" data-theme="light" class="large-text">' in text(client.get("/register"))  # kept on the next page
 
 
 def test_normal_text_takes_the_cookie_away(client):
@@ -42,7 +42,7 @@ def test_normal_text_takes_the_cookie_away(client):
     response = switch(client, "normal", "/login")
     assert response.headers["Location"] == "/login"
     assert 'text_size=;' in response.headers["Set-Cookie"] and "Max-Age=0" in response.headers["Set-Cookie"]
-    assert '<html lang="en">' in text(client.get("/login"))
+    assert '<html lang="en" data-theme="light">' in text(client.get("/login"))
 
 
 def test_a_logged_in_family_switches_on_its_page(client, world):

@@ -14,6 +14,7 @@ from careapp.accounts.models import PARTNER_ROLES, ApiToken, Role, User
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotAuthenticated, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.households.models import Household
 from careapp.partners.models import PartnerOrganisation
 
@@ -30,14 +31,14 @@ def check_login_form(login: str) -> str:
     """A login is a mainland mobile number (11 digits, 1[3-9]...) or an e-mail address."""
     login = normalise_login(login)
     if not (MOBILE.match(login) or EMAIL.match(login)):
-        raise BadInput("Log in with a mobile number (11 digits starting 13-19) or an e-mail address.",
+        raise BadInput(_("Log in with a mobile number (11 digits starting 13-19) or an e-mail address."),
                        fields={"login": "mobile number or e-mail"})
     return login
 
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadInput(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
+        raise BadInput(_("The password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
                        fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"})
 
 
@@ -53,14 +54,14 @@ def new_user(*, login: str, password: str, role: Role, name: str, now: datetime,
     login = check_login_form(login)
     check_password_strength(password)
     if db.session.scalar(sa.select(User.id).where(User.login == login)) is not None:
-        raise Conflict("That login is already registered.", code="login_taken", fields={"login": "taken"})
+        raise Conflict(_("That login is already registered."), code="login_taken", fields={"login": "taken"})
     if role in PARTNER_ROLES:
         if partner_id is None or db.session.get(PartnerOrganisation, partner_id) is None:
-            raise BadInput("A partner account needs an existing partner.", fields={"partner_id": "required"})
+            raise BadInput(_("A partner account needs an existing partner."), fields={"partner_id": "required"})
     elif partner_id is not None:
-        raise BadInput("Only partner accounts belong to a partner.", fields={"partner_id": "not allowed"})
+        raise BadInput(_("Only partner accounts belong to a partner."), fields={"partner_id": "not allowed"})
     if role == Role.family and (household_id is None or db.session.get(Household, household_id) is None):
-        raise BadInput("A family account needs an existing household.", fields={"household_id": "required"})
+        raise BadInput(_("A family account needs an existing household."), fields={"household_id": "required"})
     if phone is None and MOBILE.match(login):
         phone = login
     if email is None and EMAIL.match(login):
@@ -77,7 +78,7 @@ def create_user(*, by: User | None, now: datetime, **fields) -> User:
     """Create a staff or family account. ``by=None`` is the command line (the operator)."""
     role = Role(fields["role"])
     if by is not None and not by.can_create_account(role, fields.get("partner_id")):
-        raise Forbidden("You may not create that kind of account.")
+        raise Forbidden(_("You may not create that kind of account."))
     with write_transaction():
         user = new_user(now=now, **fields)
         audit.record("user.created", user, actor=by, now=now, after={"login": user.login, "role": user.role})
@@ -87,7 +88,7 @@ def create_user(*, by: User | None, now: datetime, **fields) -> User:
 def authenticate(login: str, password: str) -> User:
     user = db.session.scalar(sa.select(User).where(User.login == normalise_login(login)))
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        raise NotAuthenticated("Wrong login or password.", code="bad_credentials")
+        raise NotAuthenticated(_("Wrong login or password."), code="bad_credentials")
     return user
 
 
@@ -111,7 +112,7 @@ def token_for(token: str, *, now: datetime) -> ApiToken:
     """The live token row behind a bearer token (the API needs the row to revoke the token in use)."""
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if row is None or not row.is_valid_at(now) or not row.user.active:
-        raise NotAuthenticated("The token is unknown, expired or revoked.", code="bad_token")
+        raise NotAuthenticated(_("The token is unknown, expired or revoked."), code="bad_token")
     return row
 
 
@@ -123,7 +124,7 @@ def revoke_token(token_id: int, *, by: User, now: datetime) -> None:
     with write_transaction():
         row = db.session.get(ApiToken, token_id)
         if row is None or row.user_id != by.id:
-            raise NotFound("No such token.")
+            raise NotFound(_("No such token."))
         row.revoked_at = now
         audit.record("token.revoked", row, actor=by, now=now)
 
@@ -133,13 +134,14 @@ def set_language(user_id: int, language: str, *, by: User, now: datetime) -> Use
     from careapp.notifications.models import LANGUAGES
 
     if language not in LANGUAGES:
-        raise BadInput(f"Choose one of {', '.join(LANGUAGES)}.", fields={"language": "zh_CN or en"})
+        raise BadInput(_("Choose one of %(languages)s.", languages=", ".join(LANGUAGES)),
+                       fields={"language": "zh_CN or en"})
     with write_transaction():
         user = db.session.get(User, user_id)
         if user is None:
-            raise NotFound("No such account.")
+            raise NotFound(_("No such account."))
         if user.id != by.id:
-            raise Forbidden("You may only choose the language of your own account.")
+            raise Forbidden(_("You may only choose the language of your own account."))
         if user.language != language:
             audit.record("user.language_changed", user, actor=by, now=now, before={"language": user.language},
                          after={"language": language})

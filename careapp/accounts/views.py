@@ -66,7 +66,7 @@ def login() -> ResponseReturnValue:
 @login_required
 def logout() -> Response:
     logout_user()
-    flash("You have logged out.", "info")
+    flash(_("You have logged out."), "info")
     return redirect(url_for("accounts.login"))
 
 
@@ -82,7 +82,7 @@ def text_size() -> Response:
     form = TextSizeForm()
     back = safe_next(form.next.data) or url_for("accounts.start")
     if not form.validate_on_submit() or form.size.data not in TEXT_SIZES:
-        flash("Please choose larger or normal text.", "error")
+        flash(_("Please choose larger or normal text."), "error")
         return redirect(back)
     response = redirect(back)
     if form.size.data == "large":
@@ -135,5 +135,5 @@ def register() -> ResponseReturnValue:
         status = show_refusal(error, form)
         return render("accounts/register.html", status, form=form)
     login_user(user)
-    flash("Welcome! Your family is registered. Now add the people you book care for.", "success")
+    flash(_("Welcome! Your family is registered. Now add the people you book care for."), "success")
     return redirect(url_for("family.home"))

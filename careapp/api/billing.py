@@ -12,6 +12,7 @@ from careapp.api.schemas import Out, Query, UtcTimestamp
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.households.models import Household
 from careapp.core.months import Month
 from careapp.meals.billing import ClaimLine, ServedMeal, household_statement, subsidy_claim, tier_label
@@ -86,7 +87,7 @@ class ClaimLineOut(Out):
     @classmethod
     def of(cls, line: ClaimLine) -> ClaimLineOut:
         return cls(service_id=line.service_id, service_name=line.service_name, subsidy_tier=line.tier,
-                   age_tier=tier_label(line.tier, current_app.config["MEAL_SUBSIDY_TIERS"]),
+                   age_tier=tier_label(line.tier, current_app.config["MEAL_SUBSIDY_TIERS"], translate=False),
                    special_group=line.special_group, meals=line.meals,
                    subsidy_per_meal_fen=line.subsidy_per_meal_fen, subtotal_fen=line.subtotal_fen)
 
@@ -115,10 +116,10 @@ class SubsidyClaimOut(Out):
 def household_meal_statement(user: User, household_id: int, query: MonthQuery) -> HouseholdStatementOut:
     # Access first: whether another household exists is none of a family's business.
     if not user.can_act_for_household(household_id):
-        raise Forbidden("You may only see your own household's statement.")
+        raise Forbidden(_("You may only see your own household's statement."))
     household = db.session.get(Household, household_id)
     if household is None:
-        raise NotFound("No such household.")
+        raise NotFound(_("No such household."))
     result = household_statement(household, query.chosen(), now=now())
     return HouseholdStatementOut(household_id=household.id, month=str(result.month),
                                  meals=[ServedMealOut.of(meal) for meal in result.meals],
@@ -131,10 +132,10 @@ def household_meal_statement(user: User, household_id: int, query: MonthQuery) -
            response=SubsidyClaimOut, errors=(403,))
 def partner_subsidy_claim(user: User, partner_id: int, query: MonthQuery) -> SubsidyClaimOut:
     if not user.can_view_partner_rosters(partner_id):
-        raise Forbidden("Only this partner's staff and community staff see its claims.")
+        raise Forbidden(_("Only this partner's staff and community staff see its claims."))
     partner = db.session.get(PartnerOrganisation, partner_id)
     if partner is None:
-        raise NotFound("No such partner.")
+        raise NotFound(_("No such partner."))
     result = subsidy_claim(partner, query.chosen(), now=now())
     return SubsidyClaimOut(partner_id=partner.id, partner_name=partner.name, month=str(result.month),
                            generated_at=result.generated_at, lines=[ClaimLineOut.of(line) for line in result.lines],

@@ -14,6 +14,7 @@ from careapp.booking.models import Booking
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.partners.models import Slot
 
 BodyModel = TypeVar("BodyModel", bound=BaseModel)
@@ -46,9 +47,9 @@ def bookings(user: User, query: BookingQuery) -> list[BookingOut]:
 def roster(user: User, slot_id: int) -> list[RosterEntryOut]:
     slot = db.session.get(Slot, slot_id)
     if slot is None:
-        raise NotFound("No such slot.")
+        raise NotFound(_("No such slot."))
     if not user.can_view_partner_rosters(slot.service.partner_id):
-        raise Forbidden("Only this partner's staff and community staff see its rosters.")
+        raise Forbidden(_("Only this partner's staff and community staff see its rosters."))
     own_staff = user.belongs_to_partner(slot.service.partner_id)
     return [RosterEntryOut.of(view, own_staff=own_staff) for view in queries.roster(slot_id)]
 

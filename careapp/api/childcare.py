@@ -13,6 +13,7 @@ from careapp.booking import queries
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import local_date
 from careapp.partners.models import PartnerOrganisation, ServiceKind, SlotStatus
 
@@ -28,9 +29,9 @@ class StaffingQuery(Query):
                                   "children booked, understaffed flag")
 def childcare_staffing(user: User, partner_id: int, query: StaffingQuery) -> list[StaffedSlotOut]:
     if db.session.get(PartnerOrganisation, partner_id) is None:
-        raise NotFound("No such partner.")
+        raise NotFound(_("No such partner."))
     if not user.can_view_partner_rosters(partner_id):
-        raise Forbidden("Only this partner's staff and community staff see its staffing.")
+        raise Forbidden(_("Only this partner's staff and community staff see its staffing."))
     rows = queries.find_slots(now=now(), partner_id=partner_id, kind=ServiceKind.childcare, only_open=False,
                               date_to=local_date(now()) + timedelta(days=STAFFING_DAYS))
     if query.understaffed:

@@ -9,6 +9,7 @@ from careapp.api.registry import api
 from careapp.api.schemas import Id, Out, Query
 from careapp.core.clock import now
 from careapp.core.errors import Forbidden
+from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import local_date, zone
 from careapp.coverage.dashboard import AreaFigures, Coverage, Level, UncoveredBuilding, coverage, iso_week, parse_week
 from careapp.partners.models import ServiceKind
@@ -83,7 +84,7 @@ class CoverageOut(Out):
                    "waited for, for the sub-district, a community or a grid and the areas inside it")
 def coverage_report(user: User, query: CoverageQuery) -> CoverageOut:
     if not user.is_district:
-        raise Forbidden("Coverage is for community staff.")
+        raise Forbidden(_("Coverage is for community staff."))
     today = local_date(now())
     return CoverageOut.of(coverage(
         community_id=query.community_id, grid_id=query.grid_id, kind=query.kind,

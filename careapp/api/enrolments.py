@@ -17,6 +17,7 @@ from careapp.booking.models import Enrolment
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import local_date
 from careapp.daycare.queries import transport_list
 from careapp.enrolments import queries, services
@@ -26,12 +27,12 @@ from careapp.partners.models import ServicePoint
 def _household_of(user: User, household_id: int | None) -> int:
     """Whose enrolments: a family's own household; district staff name the one they act for."""
     if user.role != Role.family and not user.is_district:
-        raise Forbidden("Enrolments are for families and the community staff who act for them.")
+        raise Forbidden(_("Enrolments are for families and the community staff who act for them."))
     household_id = household_id if household_id is not None else user.household_id
     if household_id is None:
-        raise BadInput("Say which household this is for.", fields={"household_id": "required"})
+        raise BadInput(_("Say which household this is for."), fields={"household_id": "required"})
     if not user.can_act_for_household(household_id):
-        raise Forbidden("You may only see your own household's enrolments.")
+        raise Forbidden(_("You may only see your own household's enrolments."))
     return household_id
 
 
@@ -54,9 +55,9 @@ def enrol_member(user: User, body: EnrolmentIn) -> EnrolmentChangeOut:
 def _visible(user: User, enrolment_id: int) -> Enrolment:
     enrolment = queries.enrolment(enrolment_id)
     if enrolment is None:
-        raise NotFound("No such enrolment.")
+        raise NotFound(_("No such enrolment."))
     if not user.can_act_for_household(enrolment.recipient.household_id):
-        raise Forbidden("This enrolment is another household's.")
+        raise Forbidden(_("This enrolment is another household's."))
     return enrolment
 
 
@@ -90,9 +91,9 @@ def end_enrolment(user: User, enrolment_id: int, body: EndIn) -> EnrolmentChange
 def transport_list_of_point(user: User, point_id: int, query: TransportQuery) -> list[TransportEntryOut]:
     point = db.session.get(ServicePoint, point_id)
     if point is None:
-        raise NotFound("No such service point.")
+        raise NotFound(_("No such service point."))
     if not user.can_view_partner_rosters(point.partner_id):
-        raise Forbidden("Only this partner's staff and community staff see its transport list.")
+        raise Forbidden(_("Only this partner's staff and community staff see its transport list."))
     whole = user.belongs_to_partner(point.partner_id)
     day = query.day or local_date(now())
     return [TransportEntryOut.of(row, whole_phones=whole) for row in transport_list(point.id, day)]

@@ -18,6 +18,7 @@ from careapp.api.schemas import (
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.district.queries import find_buildings
 from careapp.households.models import CareRecipient, RecipientKind
 from careapp.households.queries import household_with_members
@@ -49,7 +50,7 @@ def _household_for(user: User, household_id: int | None) -> int:
     """The household a request is about: the one named, else the caller's own."""
     household_id = household_id if household_id is not None else user.household_id
     if household_id is None:
-        raise BadInput("Say which household this is for.", fields={"household_id": "required"})
+        raise BadInput(_("Say which household this is for."), fields={"household_id": "required"})
     return household_id
 
 
@@ -59,10 +60,10 @@ def recipients(user: User, query: HouseholdQuery) -> list[RecipientOut]:
     household_id = _household_for(user, query.household_id)
     # Access first: whether another household exists is none of a family's business.
     if not user.can_act_for_household(household_id):
-        raise Forbidden("You may only see your own household.")
+        raise Forbidden(_("You may only see your own household."))
     household = household_with_members(household_id)
     if household is None:
-        raise NotFound("No such household.")
+        raise NotFound(_("No such household."))
     return [RecipientOut.of(member) for member in household.members]
 
 
@@ -82,7 +83,7 @@ def create_recipient(user: User, body: RecipientIn) -> RecipientOut:
 def change_meal_needs(user: User, recipient_id: int, body: MealNeedsIn) -> RecipientOut:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise BadInput("Give at least one field to change.")
+        raise BadInput(_("Give at least one field to change."))
     return RecipientOut.of(update_meal_needs(member_id=recipient_id, by=user, now=now(), **changes))
 
 
@@ -91,11 +92,11 @@ def change_meal_needs(user: User, recipient_id: int, body: MealNeedsIn) -> Recip
 def _child_for(user: User, recipient_id: int) -> CareRecipient:
     child = db.session.get(CareRecipient, recipient_id)
     if child is None:
-        raise NotFound("No such household member.")
+        raise NotFound(_("No such household member."))
     if not user.can_act_for_household(child.household_id):
-        raise Forbidden("You may only see your own household.")
+        raise Forbidden(_("You may only see your own household."))
     if child.kind != RecipientKind.child:
-        raise NotFound("Only a child has adults who may collect them.")
+        raise NotFound(_("Only a child has adults who may collect them."))
     return child
 
 

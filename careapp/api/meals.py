@@ -16,6 +16,7 @@ from careapp.booking.queries import SlotAvailability
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.households.models import DietTag
 from careapp.meals import queries
 from careapp.meals.models import Dish, MealMode
@@ -160,28 +161,28 @@ class DeliverySheetOut(Out):
 def _meal_service(service_id: int) -> Service:
     service = db.session.get(Service, service_id)
     if service is None or service.kind != ServiceKind.meal:
-        raise NotFound("No such meal service.")
+        raise NotFound(_("No such meal service."))
     return service
 
 
 def _meal_slot(slot_id: int) -> SlotAvailability:
     row = booking_queries.slot_availability(slot_id)
     if row is None or row.service.kind != ServiceKind.meal:
-        raise NotFound("No such meal slot.")
+        raise NotFound(_("No such meal slot."))
     return row
 
 
 def _sheet_slot(user: User, slot_id: int) -> SlotAvailability:
     row = _meal_slot(slot_id)
     if not user.can_view_partner_rosters(row.partner.id):
-        raise Forbidden("Only this partner's staff and community staff see its kitchen and delivery sheets.")
+        raise Forbidden(_("Only this partner's staff and community staff see its kitchen and delivery sheets."))
     return row
 
 
 def _order_out(booking: Booking) -> MealOrderOut:
     order = meal_order_of(booking.id)
     if order is None:
-        raise NotFound("This booking has no meal order.")
+        raise NotFound(_("This booking has no meal order."))
     dishes = sorted(order.dishes, key=lambda line: line.dish_id)
     return MealOrderOut(booking_id=booking.id, slot_id=booking.slot_id, recipient_id=booking.recipient_id,
                         status=booking.status, waitlist_position=engine.waitlist_position(booking), mode=order.mode,
@@ -206,9 +207,9 @@ def _sheet_order(line: queries.SheetLine) -> dict:
            response=list[DishOut], errors=(403,))
 def dishes(user: User, partner_id: int) -> list[DishOut]:
     if db.session.get(PartnerOrganisation, partner_id) is None:
-        raise NotFound("No such partner.")
+        raise NotFound(_("No such partner."))
     if not user.can_view_partner_rosters(partner_id):
-        raise Forbidden("Only this partner's staff and community staff see its dish list.")
+        raise Forbidden(_("Only this partner's staff and community staff see its dish list."))
     return [DishOut.of(dish) for dish in queries.partner_dishes(partner_id)]
 
 
@@ -224,7 +225,7 @@ def add_dish(user: User, partner_id: int, body: DishIn) -> DishOut:
 def change_dish(user: User, dish_id: int, body: DishChangeIn) -> DishOut:
     changes = body.model_dump(exclude_none=True)
     if not changes:
-        raise BadInput("Give at least one field to change.")
+        raise BadInput(_("Give at least one field to change."))
     return DishOut.of(update_dish(dish_id=dish_id, by=user, now=now(), **changes))
 
 
@@ -261,15 +262,15 @@ def order_meal(user: User, slot_id: int, body: MealOrderIn) -> MealOrderOut:
            errors=(403, 409, 422), summary="Change a meal order's mode or dishes before the cutoff")
 def change_meal_order(user: User, booking_id: int, body: MealOrderChangeIn) -> MealOrderOut:
     if body.mode is None and body.dish_ids is None:
-        raise BadInput("Give the mode, the dishes, or both.")
+        raise BadInput(_("Give the mode, the dishes, or both."))
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.slot.service.kind != ServiceKind.meal:
-        raise NotFound("No such meal order.")
+        raise NotFound(_("No such meal order."))
     if not user.can_act_for_household(booking.recipient.household_id):
-        raise Forbidden("You may only change your own household's meal orders.")
+        raise Forbidden(_("You may only change your own household's meal orders."))
     current = POLICY.options_of(booking)
     if not current:
-        raise BadInput("This booking has no meal order to change.", fields={"booking_id": "no meal order"})
+        raise BadInput(_("This booking has no meal order to change."), fields={"booking_id": "no meal order"})
     options = {"mode": (body.mode or MealMode(current["mode"])).value,
                "dish_ids": body.dish_ids if body.dish_ids is not None else current["dish_ids"]}
     return _order_out(engine.change_options(booking_id, options, by=user, now=now()))

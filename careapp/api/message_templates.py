@@ -9,6 +9,7 @@ from careapp.api.schemas import Body, Language, Out
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.notifications.models import Topic
 from careapp.notifications.templates import (BODY_MAX, SUBJECT_MAX, Wording, partner_templates,
                                              reset_template, save_template)
@@ -46,9 +47,9 @@ class MessageTemplateOut(Out):
 def message_templates(user: User, partner_id: int) -> list[MessageTemplateOut]:
     partner = db.session.get(PartnerOrganisation, partner_id)
     if partner is None:
-        raise NotFound("No such partner.")
+        raise NotFound(_("No such partner."))
     if not user.manages_partner(partner.id):
-        raise Forbidden("Only this partner's manager sees its message texts.")
+        raise Forbidden(_("Only this partner's manager sees its message texts."))
     return [MessageTemplateOut.of(wording) for wording in partner_templates(partner.id)]
 
 

@@ -9,6 +9,7 @@ from careapp.api.schemas import Body, Out, UtcTimestamp
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.partners.admin_queries import partner_accounts, pending_partners, service_point_rooms
 from careapp.partners.admin_services import (DESCRIPTION_MAX, MAX_SEATS, NAME_MAX, PHONE_MAX, REASON_MAX,
                                              ROOM_NAME_MAX, ROOM_PURPOSE_MAX, add_room, approve_partner,
@@ -110,7 +111,7 @@ def _changes(body: Body) -> dict:
     """The fields a PATCH sent (null included: it clears); sending none is a mistake worth saying."""
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise BadInput("Give at least one field to change.")
+        raise BadInput(_("Give at least one field to change."))
     return changes
 
 
@@ -129,7 +130,7 @@ def registration(body: PartnerRegistrationIn) -> PartnerRegistrationOut:
            response=list[PartnerProfileOut], errors=(403,))
 def pending_registrations(user: User) -> list[PartnerProfileOut]:
     if not user.is_district:
-        raise Forbidden("Only community staff and admins review registrations.")
+        raise Forbidden(_("Only community staff and admins review registrations."))
     return [PartnerProfileOut.of(partner) for partner in pending_partners()]
 
 
@@ -150,7 +151,7 @@ def decline_registration(user: User, partner_id: int, body: DeclineIn) -> Partne
 def _partner(partner_id: int) -> PartnerOrganisation:
     partner = db.session.get(PartnerOrganisation, partner_id)
     if partner is None:
-        raise NotFound("No such partner.")
+        raise NotFound(_("No such partner."))
     return partner
 
 
@@ -159,7 +160,7 @@ def _partner(partner_id: int) -> PartnerOrganisation:
 def partner_profile(user: User, partner_id: int) -> PartnerProfileOut:
     partner = _partner(partner_id)
     if not can_see_partner(user, partner):
-        raise Forbidden("You may not see this partner.")
+        raise Forbidden(_("You may not see this partner."))
     return PartnerProfileOut.of(partner)
 
 
@@ -177,9 +178,9 @@ def change_partner_profile(user: User, partner_id: int, body: PartnerProfileIn) 
 def service_point_rooms_list(user: User, service_point_id: int) -> list[RoomOut]:
     point = db.session.get(ServicePoint, service_point_id)
     if point is None:
-        raise NotFound("No such service point.")
+        raise NotFound(_("No such service point."))
     if not can_see_partner(user, point.partner):
-        raise Forbidden("You may not see this partner.")
+        raise Forbidden(_("You may not see this partner."))
     return [RoomOut.of(room) for room in service_point_rooms(point.id)]
 
 
@@ -209,7 +210,7 @@ def delete_service_point_room(user: User, room_id: int) -> None:
 def partner_staff_accounts(user: User, partner_id: int) -> list[StaffAccountOut]:
     partner = _partner(partner_id)
     if not can_manage_accounts(user, partner.id):
-        raise Forbidden("Only this partner's manager and community staff see its accounts.")
+        raise Forbidden(_("Only this partner's manager and community staff see its accounts."))
     return [StaffAccountOut.of(account) for account in partner_accounts(partner.id)]
 
 

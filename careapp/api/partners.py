@@ -9,6 +9,7 @@ from careapp.booking import engine
 from careapp.booking.queries import slot_availability
 from careapp.core.clock import now
 from careapp.core.errors import NotFound
+from careapp.core.i18n import gettext as _
 from careapp.partners.queries import visible_partners
 from careapp.partners.services import add_service_point, create_partner, create_service, create_slot
 
@@ -44,7 +45,7 @@ def add_service(user: User, partner_id: int, body: ServiceIn) -> ServiceOut:
 def _slot_out(slot_id: int) -> SlotOut:
     availability = slot_availability(slot_id)
     if availability is None:  # slots are never deleted; only a broken database gets here
-        raise NotFound("No such slot.")
+        raise NotFound(_("No such slot."))
     return SlotOut.of(availability)
 
 

@@ -10,6 +10,7 @@ from careapp.api.roster_schemas import (AssignmentIn, DayQuery, DayRosterOut, Sh
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import local_date
 from careapp.partners import roster_queries, shifts
 from careapp.partners.models import PartnerOrganisation, ServicePoint, Shift
@@ -22,9 +23,9 @@ DEFAULT_DAYS = 7
 def _viewable_point(user: User, point_id: int) -> ServicePoint:
     point = db.session.get(ServicePoint, point_id)
     if point is None:
-        raise NotFound("No such service point.")
+        raise NotFound(_("No such service point."))
     if not user.can_view_partner_rosters(point.partner_id):
-        raise Forbidden("Only this partner's staff and community staff see its shifts and rosters.")
+        raise Forbidden(_("Only this partner's staff and community staff see its shifts and rosters."))
     return point
 
 
@@ -54,7 +55,7 @@ def add_shift(user: User, point_id: int, body: ShiftIn) -> ShiftOut:
 def change_shift(user: User, shift_id: int, body: ShiftPatch) -> ShiftOut:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise BadInput("Give at least one field to change.")
+        raise BadInput(_("Give at least one field to change."))
     shift = shifts.update_shift(shift_id, by=user, now=now(), **changes)
     return _shift_out(shift.id)
 
@@ -84,9 +85,9 @@ def remove_assignment(user: User, shift_id: int, assignment_id: int) -> None:
            summary="A partner's volunteers (its manager, admins)")
 def volunteers(user: User, partner_id: int) -> list[VolunteerOut]:
     if db.session.get(PartnerOrganisation, partner_id) is None:
-        raise NotFound("No such partner.")
+        raise NotFound(_("No such partner."))
     if not user.manages_partner(partner_id):
-        raise Forbidden("Only this partner's manager or an admin sees its volunteers.")
+        raise Forbidden(_("Only this partner's manager or an admin sees its volunteers."))
     return [VolunteerOut.of(v) for v in roster_queries.partner_volunteers(partner_id, active_only=False)]
 
 

@@ -8,6 +8,7 @@ from careapp.api.registry import api
 from careapp.api.schemas import Out, UtcTimestamp
 from careapp.core.clock import now
 from careapp.core.errors import Forbidden
+from careapp.core.i18n import gettext as _
 from careapp.notifications.models import Channel, DeliveryStatus, Topic
 from careapp.scheduler.queries import (ChannelCounts, DeliveryProblem, JobView, LeaseView, SchedulerOverview,
                                        SkippedNotification, scheduler_overview)
@@ -122,5 +123,5 @@ class SchedulerOverviewOut(Out):
            summary="Administrators: the active scheduler, each job's last run, and the outbox's counts and problems")
 def scheduler_admin_overview(user: User) -> SchedulerOverviewOut:
     if user.role != Role.admin:
-        raise Forbidden("Only administrators see the scheduler and the outbox.")
+        raise Forbidden(_("Only administrators see the scheduler and the outbox."))
     return SchedulerOverviewOut.of(scheduler_overview(now()))

@@ -25,7 +25,9 @@ from careapp.booking.policies import policy_for
 from careapp.core import audit
 from careapp.core.db import db, lock_for_update, write_transaction
 from careapp.core.errors import BadInput, Busy, Conflict, Forbidden, NotFound, RuleRefused
-from careapp.core.timefmt import format_local
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
+from careapp.core.i18n import local_time
 from careapp.households.models import CareRecipient
 from careapp.notifications import outbox
 from careapp.partners.models import FillPolicy, Service, ServiceKind, Slot, SlotStatus
@@ -36,6 +38,17 @@ CHECK_IN_OPENS_BEFORE = timedelta(hours=2)
 TEMPERATURE_RANGE = (Decimal("34.0"), Decimal("43.0"))
 # Bookings that are still to happen and can be cancelled or changed by the family.
 PENDING = frozenset({BookingStatus.confirmed, BookingStatus.waitlisted, BookingStatus.offered})
+# A booking's status as a word inside a refusal (English keeps the status code, as the API shows it).
+STATUS_WORDS = {
+    BookingStatus.confirmed: _l("confirmed"), BookingStatus.waitlisted: _l("waitlisted"),
+    BookingStatus.offered: _l("offered"), BookingStatus.cancelled: _l("cancelled"),
+    BookingStatus.checked_in: _l("checked_in"), BookingStatus.checked_out: _l("checked_out"),
+    BookingStatus.no_show: _l("no_show"),
+}
+
+
+def status_word(status: BookingStatus) -> str:
+    return str(STATUS_WORDS[status])
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,7 @@ def _next_waitlist_order(slot_id: int) -> int:
 def _lock_slot(slot_id: int, *, guard: bool = True) -> Slot:
     slot = lock_for_update(Slot, slot_id, guard=guard)
     if slot is None:
-        raise NotFound("No such slot.")
+        raise NotFound(_("No such slot."))
     return slot
 
 
@@ -92,7 +105,7 @@ def _load_booking(booking_id: int) -> Booking:
     """Lock the booking's slot first (the one lock order), then read the booking fresh."""
     slot_id = db.session.scalar(sa.select(Booking.slot_id).where(Booking.id == booking_id))
     if slot_id is None:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     _lock_slot(slot_id)
     return db.session.scalar(
         sa.select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True))
@@ -100,12 +113,12 @@ def _load_booking(booking_id: int) -> Booking:
 
 def _require_household_access(user: User, recipient: CareRecipient) -> None:
     if not user.can_act_for_household(recipient.household_id):
-        raise Forbidden("You may only book and cancel for your own household.")
+        raise Forbidden(_("You may only book and cancel for your own household."))
 
 
 def _require_partner_staff(user: User, slot: Slot) -> None:
     if not user.belongs_to_partner(slot.service.partner_id):
-        raise Forbidden("Only this partner's staff may record attendance.")
+        raise Forbidden(_("Only this partner's staff may record attendance."))
 
 
 def _tally(slot_id: int, old: BookingStatus | None, new: BookingStatus) -> None:
@@ -144,14 +157,15 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
         slot = _lock_slot(slot_id, guard=guard)
         recipient = db.session.get(CareRecipient, recipient_id)
         if recipient is None:
-            raise NotFound("No such household member.")
+            raise NotFound(_("No such household member."))
         if by is not None or enrolment_id is None:
             _require_household_access(by, recipient)
         _check_slot_bookable(slot, now)
         policy = policy_for(slot.service.kind)
         policy.check_eligible(recipient, slot, current_app.config)
         policy.check_booking_open(slot, now)
-        duplicate = Conflict(f"{recipient.name} already has a booking in this slot.", code="duplicate_booking")
+        duplicate = Conflict(_("%(name)s already has a booking in this slot.", name=recipient.name),
+                             code="duplicate_booking")
         if _has_live_booking(slot.id, recipient.id):
             raise duplicate
         if places_held(slot.id) < slot.places:
@@ -168,7 +182,7 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
             # The database constraints back the checks above should anything get past them.
             if _violates_live_booking_index(error):
                 raise duplicate from None
-            raise Busy("Another booking for this slot was being made at the same moment; please try again.") \
+            raise Busy(_("Another booking for this slot was being made at the same moment; please try again.")) \
                 from error
         _tally(slot.id, None, status)
         policy.apply_options(booking, dict(options or {}), current_app.config, now=now)
@@ -183,7 +197,8 @@ def change_options(booking_id: int, options: Mapping[str, Any], *, by: User, now
         booking = _load_booking(booking_id)
         _require_household_access(by, booking.recipient)
         if booking.status not in PENDING:
-            raise Conflict(f"A booking that is {booking.status.value} cannot be changed.", code="wrong_state")
+            raise Conflict(_("A booking that is %(status)s cannot be changed.", status=status_word(booking.status)),
+                           code="wrong_state")
         policy = policy_for(booking.slot.service.kind)
         policy.check_change_open(booking.slot, now)
         before = policy.options_of(booking)
@@ -196,11 +211,12 @@ def change_options(booking_id: int, options: Mapping[str, Any], *, by: User, now
 def _check_slot_bookable(slot: Slot, now: datetime) -> None:
     service = slot.service
     if slot.status != SlotStatus.open:
-        raise RuleRefused(f"This slot is {slot.status.value}.", code="slot_not_open")
+        message = _("This slot is cancelled.") if slot.status == SlotStatus.cancelled else _("This slot is closed.")
+        raise RuleRefused(message, code="slot_not_open")
     if not (service.active and service.partner.approved):
-        raise RuleRefused("This service is not taking bookings.", code="service_unavailable")
+        raise RuleRefused(_("This service is not taking bookings."), code="service_unavailable")
     if now >= slot.starts_at:
-        raise RuleRefused("This slot has already started.", code="past_cutoff",
+        raise RuleRefused(_("This slot has already started."), code="past_cutoff",
                           fields={"cutoff": slot.starts_at.isoformat()})
 
 
@@ -212,7 +228,8 @@ def cancel(booking_id: int, *, by: User, now: datetime) -> Booking:
         if booking.status == BookingStatus.confirmed:
             policy_for(booking.slot.service.kind).check_cancellation_open(booking.slot, now)
         elif booking.status not in (BookingStatus.waitlisted, BookingStatus.offered):
-            raise Conflict(f"A booking that is {booking.status.value} cannot be cancelled.", code="wrong_state")
+            raise Conflict(_("A booking that is %(status)s cannot be cancelled.", status=status_word(booking.status)),
+                           code="wrong_state")
         held = booking.status in HOLDS_PLACE
         _end(booking, EndReason.cancelled, by=by, now=now)
         if held:
@@ -278,9 +295,10 @@ def decline_offer(booking_id: int, *, by: User, now: datetime) -> Booking:
 
 def _require_live_offer(booking: Booking, now: datetime) -> None:
     if booking.status != BookingStatus.offered:
-        raise Conflict(f"This booking is {booking.status.value}, not an open offer.", code="wrong_state")
+        raise Conflict(_("This booking is %(status)s, not an open offer.", status=status_word(booking.status)),
+                       code="wrong_state")
     if now >= booking.offer_expires_at:
-        raise RuleRefused(f"This offer expired at {format_local(booking.offer_expires_at)}.",
+        raise RuleRefused(_("This offer expired at %(time)s.", time=local_time(booking.offer_expires_at)),
                           code="offer_expired")
 
 
@@ -312,18 +330,19 @@ def check_in(booking_id: int, *, by: User, now: datetime, temperature: Decimal |
     temperature = _checked_temperature(temperature)
     health_notes = (health_notes or "").strip() or None
     if health_notes is not None and len(health_notes) > 500:
-        raise BadInput("Health notes are at most 500 characters.", fields={"health_notes": "max 500"})
+        raise BadInput(_("Health notes are at most 500 characters."), fields={"health_notes": "max 500"})
     with write_transaction():
         booking = _load_booking(booking_id)
         _require_partner_staff(by, booking.slot)
         if booking.status != BookingStatus.confirmed:
-            raise Conflict(f"Only a confirmed booking can be checked in; this one is {booking.status.value}.",
+            raise Conflict(_("Only a confirmed booking can be checked in; this one is %(status)s.",
+                             status=status_word(booking.status)),
                            code="wrong_state")
         opens = booking.slot.starts_at - CHECK_IN_OPENS_BEFORE
         if now < opens:
-            raise RuleRefused(f"Check-in opens at {format_local(opens)}.", code="too_early")
+            raise RuleRefused(_("Check-in opens at %(time)s.", time=local_time(opens)), code="too_early")
         if now >= booking.slot.ends_at:
-            raise RuleRefused("This slot has ended; record a no-show instead.", code="too_late")
+            raise RuleRefused(_("This slot has ended; record a no-show instead."), code="too_late")
         _set_status(booking, BookingStatus.checked_in, "booking.checked_in", by=by, now=now,
                     checked_in_at=now, checked_in_by_id=by.id, health_temperature=temperature,
                     health_notes=health_notes)
@@ -339,7 +358,7 @@ def _checked_temperature(value: Decimal | float | str | None) -> Decimal | None:
     except (InvalidOperation, ValueError):
         reading = None
     if reading is None or not reading.is_finite() or not low <= reading <= high:
-        raise BadInput(f"Give the temperature in °C, {low} to {high}, e.g. 36.6.",
+        raise BadInput(_("Give the temperature in °C, %(low)s to %(high)s, e.g. 36.6.", low=low, high=high),
                        fields={"temperature": f"{low}-{high}"})
     return reading
 
@@ -352,8 +371,8 @@ def check_out(booking_id: int, *, by: User, now: datetime, collected_by_id: int 
             booking = _load_booking(booking_id)
             _require_partner_staff(by, booking.slot)
             if booking.status != BookingStatus.checked_in:
-                raise Conflict(f"Only someone checked in can be checked out; this booking is "
-                               f"{booking.status.value}.", code="wrong_state")
+                raise Conflict(_("Only someone checked in can be checked out; this booking is %(status)s.",
+                                 status=status_word(booking.status)), code="wrong_state")
             policy_for(booking.slot.service.kind).check_collection(booking, collected_by_id)
             _set_status(booking, BookingStatus.checked_out, "booking.checked_out", by=by, now=now,
                         checked_out_at=now, checked_out_by_id=by.id, collected_by_id=collected_by_id)
@@ -376,10 +395,10 @@ def _log_refused_collection(booking_id: int, collected_by_id: int | None, refusa
 def check_no_show(booking: Booking, *, now: datetime) -> None:
     """Refuse unless the booking can be recorded as a no-show now (its page asks first, with the same words)."""
     if booking.status != BookingStatus.confirmed:
-        raise Conflict(f"Only a confirmed booking can be a no-show; this one is {booking.status.value}.",
-                       code="wrong_state")
+        raise Conflict(_("Only a confirmed booking can be a no-show; this one is %(status)s.",
+                         status=status_word(booking.status)), code="wrong_state")
     if now < booking.slot.starts_at:
-        raise RuleRefused(f"A no-show can be recorded from {format_local(booking.slot.starts_at)}.",
+        raise RuleRefused(_("A no-show can be recorded from %(time)s.", time=local_time(booking.slot.starts_at)),
                           code="too_early")
 
 
@@ -420,16 +439,16 @@ def set_capacity(slot_id: int, capacity: int, *, by: User, now: datetime) -> Slo
     with write_transaction():
         slot = _lock_slot(slot_id)
         if not by.manages_partner(slot.service.partner_id):
-            raise Forbidden("Only this partner's manager may change capacity.")
+            raise Forbidden(_("Only this partner's manager may change capacity."))
         if capacity < 0:
-            raise RuleRefused("Capacity cannot be negative.", code="bad_capacity", fields={"capacity": "min 0"})
+            raise RuleRefused(_("Capacity cannot be negative."), code="bad_capacity", fields={"capacity": "min 0"})
         held = places_held(slot.id)
         if capacity < held:
-            raise RuleRefused(f"{held} places are already booked; capacity cannot go below {held}.",
+            raise RuleRefused(_("%(held)s places are already booked; capacity cannot go below %(held)s.", held=held),
                               code="capacity_below_bookings", fields={"capacity": f"at least {held}"})
         limit = policy_for(slot.service.kind).capacity_limit(slot)
         if limit is not None and capacity > limit:
-            raise RuleRefused(f"The rules for this service allow at most {limit} places.",
+            raise RuleRefused(_("The rules for this service allow at most %(limit)s places.", limit=limit),
                               code="capacity_above_limit", fields={"capacity": f"at most {limit}"})
         before = {"capacity": slot.capacity}
         slot.capacity = capacity
@@ -443,11 +462,11 @@ def cancel_slot(slot_id: int, *, by: User, now: datetime) -> Slot:
     with write_transaction():
         slot = _lock_slot(slot_id)
         if not by.manages_partner(slot.service.partner_id):
-            raise Forbidden("Only this partner's manager may cancel a slot.")
+            raise Forbidden(_("Only this partner's manager may cancel a slot."))
         if slot.status == SlotStatus.cancelled:
-            raise Conflict("This slot is already cancelled.", code="wrong_state")
+            raise Conflict(_("This slot is already cancelled."), code="wrong_state")
         if now >= slot.starts_at:
-            raise RuleRefused("A slot that has started cannot be cancelled.", code="past_cutoff")
+            raise RuleRefused(_("A slot that has started cannot be cancelled."), code="past_cutoff")
         bookings = db.session.scalars(sa.select(Booking).where(
             Booking.slot_id == slot.id,
             Booking.status.in_([BookingStatus.confirmed, BookingStatus.waitlisted, BookingStatus.offered]))).all()

@@ -12,7 +12,9 @@ from functools import cache
 from typing import Any
 
 from careapp.core.errors import BadInput, RuleRefused
-from careapp.core.timefmt import format_local, local_date
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import local_time
+from careapp.core.timefmt import local_date
 from careapp.households.models import CareRecipient, RecipientKind
 from careapp.partners.models import ServiceKind, Slot
 
@@ -44,27 +46,44 @@ class ServicePolicy:
         """Raise ``ineligible`` naming the first rule the recipient fails on the slot's date."""
         service = slot.service
         if not self.serves(recipient.kind):
-            wanted = " or ".join(sorted(k.value for k in self.recipient_kinds))
-            raise ineligible("recipient_kind", f"{service.name} is for {wanted} members only.")
+            if self.recipient_kinds == {RecipientKind.elder}:
+                message = _("%(service)s is for elder members only.", service=service.name)
+            elif self.recipient_kinds == {RecipientKind.child}:
+                message = _("%(service)s is for child members only.", service=service.name)
+            else:
+                message = _("%(service)s is for child or elder members only.", service=service.name)
+            raise ineligible("recipient_kind", message)
         day = local_date(slot.starts_at)
         years, months = recipient.age_on(day), recipient.age_in_months_on(day)
         min_years = self.min_age_years(service, settings)
         if min_years is not None and years < min_years:
-            raise ineligible("min_age", f"{service.name} is for people aged {min_years} or more; "
-                                        f"{recipient.name} will be {years} on that day.")
+            raise ineligible("min_age", _("%(service)s is for people aged %(min)s or more; "
+                                          "%(name)s will be %(years)s on that day.", service=service.name,
+                                          min=min_years, name=recipient.name, years=years))
         if service.max_age_years is not None and years > service.max_age_years:
-            raise ineligible("max_age", f"{service.name} is for people aged {service.max_age_years} or less.")
+            raise ineligible("max_age", _("%(service)s is for people aged %(max)s or less.", service=service.name,
+                                          max=service.max_age_years))
         if service.min_age_months is not None and months < service.min_age_months:
-            raise ineligible("min_age", f"{service.name} takes children from {service.min_age_months} months; "
-                                        f"{recipient.name} will be {months} months old on that day.")
+            raise ineligible("min_age", _("%(service)s takes children from %(min)s months; "
+                                          "%(name)s will be %(months)s months old on that day.",
+                                          service=service.name, min=service.min_age_months, name=recipient.name,
+                                          months=months))
         if service.max_age_months is not None and months > service.max_age_months:
-            raise ineligible("max_age", f"{service.name} takes children up to {service.max_age_months} months; "
-                                        f"{recipient.name} will be {months} months old on that day.")
+            raise ineligible("max_age", _("%(service)s takes children up to %(max)s months; "
+                                          "%(name)s will be %(months)s months old on that day.",
+                                          service=service.name, max=service.max_age_months, name=recipient.name,
+                                          months=months))
         levels = service.accepted_ability_levels
         if levels is not None and (recipient.ability_level is None or recipient.ability_level not in levels):
             accepted = ", ".join(str(level) for level in sorted(levels))
-            raise ineligible("ability_level", f"{service.name} accepts ability levels {accepted}; "
-                                              f"{recipient.name}'s level is {recipient.ability_level}.")
+            if recipient.ability_level is None:
+                raise ineligible("ability_level", _("%(service)s accepts ability levels %(levels)s; "
+                                                    "%(name)s has no ability level recorded.",
+                                                    service=service.name, levels=accepted, name=recipient.name))
+            raise ineligible("ability_level", _("%(service)s accepts ability levels %(levels)s; "
+                                                "%(name)s's level is %(level)s.", service=service.name,
+                                                levels=accepted, name=recipient.name,
+                                                level=recipient.ability_level))
 
     def min_age_years(self, service, settings: Mapping[str, Any]) -> int | None:
         return service.min_age_years
@@ -82,13 +101,14 @@ class ServicePolicy:
     def check_booking_open(self, slot: Slot, now: datetime) -> None:
         closes = self.booking_closes_at(slot)
         if now >= closes:
-            raise RuleRefused(f"Booking for this slot closed at {format_local(closes)}.", code="past_cutoff",
+            raise RuleRefused(_("Booking for this slot closed at %(time)s.", time=local_time(closes)),
+                              code="past_cutoff",
                               fields={"cutoff": closes.isoformat()})
 
     def check_cancellation_open(self, slot: Slot, now: datetime) -> None:
         closes = self.cancellation_closes_at(slot)
         if now >= closes:
-            raise RuleRefused(f"Cancellation for this slot closed at {format_local(closes)}.",
+            raise RuleRefused(_("Cancellation for this slot closed at %(time)s.", time=local_time(closes)),
                               code="past_cutoff", fields={"cutoff": closes.isoformat()})
 
     def check_change_open(self, slot: Slot, now: datetime) -> None:
@@ -104,7 +124,7 @@ class ServicePolicy:
         Raise BadInput or RuleRefused to refuse; the whole booking or change then rolls back.
         """
         if options:
-            raise BadInput("This service takes no booking options.",
+            raise BadInput(_("This service takes no booking options."),
                            fields={name: "not accepted here" for name in options})
 
     def options_of(self, booking) -> dict[str, Any]:
@@ -116,7 +136,7 @@ class ServicePolicy:
         """Check, once at enrolment, the options every booking of a standing enrolment will carry, and
         return them as ``apply_options`` takes them (so a bad choice is refused now, not skipped each day)."""
         if options:
-            raise BadInput(f"{service.name} takes no booking options.",
+            raise BadInput(_("%(service)s takes no booking options.", service=service.name),
                            fields={name: "not accepted here" for name in options})
         return {}
 
@@ -128,7 +148,7 @@ class ServicePolicy:
         Only childcare asks who collects; anywhere else a named collector is a mistake to refuse, not to store.
         """
         if collected_by_id is not None:
-            raise BadInput("Only a check-out from childcare names the adult who collects.",
+            raise BadInput(_("Only a check-out from childcare names the adult who collects."),
                            fields={"collected_by": "not asked here"})
 
     # --- capacity ---

@@ -16,7 +16,8 @@ from careapp.booking.policies import policy_for
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import CareappError
-from careapp.core.timefmt import format_local
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import local_time
 from careapp.households.models import CareRecipient, Household
 from careapp.households.queries import household_with_members, search_households
 from careapp.pages import (LABELS, acting_user, flash_form_errors, household_page, render, require, safe_next,
@@ -58,7 +59,7 @@ def slot(slot_id: int) -> ResponseReturnValue:
     row = queries.slot_availability(slot_id)
     if row is None:
         abort(404)
-    require(can_book(user) or user.can_view_partner_rosters(row.partner.id), "This slot is another partner's.")
+    require(can_book(user) or user.can_view_partner_rosters(row.partner.id), _("This slot is another partner's."))
     form, search, households, mine = None, None, [], []
     if user.role == Role.family:
         # The family's own bookings here, with their actions: a message about an offered place links to this page.
@@ -101,7 +102,7 @@ def _member_options(households: list[Household], kind: ServiceKind, user: User) 
 @login_required
 def book(slot_id: int) -> Response:
     user = acting_user()
-    require(can_book(user), "Only families and community staff book places.")
+    require(can_book(user), _("Only families and community staff book places."))
     form = BookForm()
     form.recipient_id.validate_choice = False  # the engine decides who this user may book for
     back = safe_next(form.next.data) or url_for("booking.slot", slot_id=slot_id)
@@ -113,10 +114,8 @@ def book(slot_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
         return redirect(back)
-    booking = result.booking
-    transport = ", fetched and brought home" if booking.needs_transport else ""
-    flash(f"{describe(booking)}: {confirmation(result)}{transport}.", "success")
-    return redirect(household_page(user, booking.recipient.household_id))
+    flash(confirmation(result), "success")
+    return redirect(household_page(user, result.booking.recipient.household_id))
 
 
 def offers_transport(service: Service) -> bool:
@@ -130,26 +129,35 @@ def _options(form: BookForm) -> dict:
 
 def describe(booking: Booking) -> str:
     slot = booking.slot
-    return (f"{booking.recipient.name}, {slot.service.name} at {slot.service.partner.name}, "
-            f"{format_local(slot.starts_at)}")
+    return _("%(name)s, %(service)s at %(partner)s, %(time)s", name=booking.recipient.name,
+             service=slot.service.name, partner=slot.service.partner.name, time=local_time(slot.starts_at))
 
 
 def confirmation(result: engine.BookingResult) -> str:
+    """What booking did, as one sentence: a place (with transport when asked for) or a turn on the waiting list."""
+    booking, what = result.booking, describe(result.booking)
     if result.waitlist_position is not None:
-        return f"waitlisted, position {result.waitlist_position}"
-    return LABELS["booking_status"][result.booking.status].lower()
+        if booking.needs_transport:
+            return _("%(booking)s: waitlisted, position %(position)s, fetched and brought home.", booking=what,
+                     position=result.waitlist_position)
+        return _("%(booking)s: waitlisted, position %(position)s.", booking=what, position=result.waitlist_position)
+    if booking.needs_transport:
+        return _("%(booking)s: %(status)s, fetched and brought home.", booking=what,
+                 status=str(LABELS["booking_status"][booking.status]).lower())
+    return _("%(booking)s: %(status)s.", booking=what, status=str(LABELS["booking_status"][booking.status]).lower())
 
 
-def _family_action(booking_id: int, action: Callable[..., Booking], done: str) -> Response:
-    """Cancel, accept or decline: the same load -> check -> rule -> flash -> redirect for each."""
+def _family_action(booking_id: int, action: Callable[..., Booking], done: Callable[[str], str]) -> Response:
+    """Cancel, accept or decline: the same load -> check -> rule -> flash -> redirect for each. ``done`` words
+    the outcome, given the booking's description."""
     user = acting_user()
-    _, household_id = _own_booking(booking_id)
+    _booking, household_id = _own_booking(booking_id)
     try:
         booking = action(booking_id, by=user, now=now())
     except CareappError as error:
         show_refusal(error)
     else:
-        flash(f"{describe(booking)}: {done}.", "success")
+        flash(done(describe(booking)), "success")
     return redirect(household_page(user, household_id))
 
 
@@ -157,13 +165,17 @@ def _own_booking(booking_id: int) -> tuple[Booking, int]:
     """A booking the acting user may answer for (404 / 403 otherwise), with its household's id."""
     booking = db.get_or_404(Booking, booking_id)
     household_id = db.session.get(CareRecipient, booking.recipient_id).household_id
-    require(acting_user().can_act_for_household(household_id), "This booking is not yours.")
+    require(acting_user().can_act_for_household(household_id), _("This booking is not yours."))
     return booking, household_id
 
 
-def _nothing_to_do(booking: Booking, what: str, back: str) -> Response:
-    flash(f"{describe(booking)}: {LABELS['booking_status'][booking.status].lower()}, so there is nothing to {what}.",
-          "info")
+def _nothing_to_do(booking: Booking, action: str, back: str) -> Response:
+    """Asked to cancel or decline a booking that no longer can be: say why instead."""
+    what, status = describe(booking), str(LABELS["booking_status"][booking.status]).lower()
+    if action == "decline":
+        flash(_("%(booking)s: %(status)s, so there is nothing to decline.", booking=what, status=status), "info")
+    else:
+        flash(_("%(booking)s: %(status)s, so there is nothing to cancel.", booking=what, status=status), "info")
     return redirect(back)
 
 
@@ -194,17 +206,19 @@ def confirm_decline(booking_id: int) -> ResponseReturnValue:
 @bp.post("/bookings/<int:booking_id>/cancel")
 @login_required
 def cancel(booking_id: int) -> Response:
-    return _family_action(booking_id, engine.cancel, "cancelled")
+    return _family_action(booking_id, engine.cancel, lambda what: _("%(booking)s: cancelled.", booking=what))
 
 
 @bp.post("/bookings/<int:booking_id>/accept")
 @login_required
 def accept(booking_id: int) -> Response:
-    return _family_action(booking_id, engine.accept_offer, "the place is yours, confirmed")
+    return _family_action(booking_id, engine.accept_offer,
+                          lambda what: _("%(booking)s: the place is yours, confirmed.", booking=what))
 
 
 @bp.post("/bookings/<int:booking_id>/decline")
 @login_required
 def decline(booking_id: int) -> Response:
     return _family_action(booking_id, engine.decline_offer,
-                          "you declined the place; it goes to the next person waiting")
+                          lambda what: _("%(booking)s: you declined the place; it goes to the next person waiting.",
+                                         booking=what))

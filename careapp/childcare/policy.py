@@ -13,6 +13,8 @@ from typing import Any
 from careapp.booking.policies import ServicePolicy, ineligible
 from careapp.core.db import db
 from careapp.core.errors import BadInput, RuleRefused
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import short_date
 from careapp.core.timefmt import local_date
 from careapp.households.models import AuthorisedAdult, CareRecipient, RecipientKind
 from careapp.partners.models import ChildClass, Service, ServiceKind, Slot
@@ -83,11 +85,15 @@ class ChildcarePolicy(ServicePolicy):
         day = local_date(slot.starts_at)
         months = recipient.age_in_months_on(day)
         if service.min_age_months is None and rule.from_months is not None and months < rule.from_months:
-            raise ineligible("min_age", f"{service.name} ({rule.name}) takes children from {rule.from_months} "
-                                        f"months; {recipient.name} will be {months} months old on {day}.")
+            raise ineligible("min_age", _("%(service)s (%(class_name)s) takes children from %(min)s months; "
+                                          "%(name)s will be %(months)s months old on %(day)s.", service=service.name,
+                                          class_name=rule.name, min=rule.from_months, name=recipient.name,
+                                          months=months, day=short_date(day)))
         if service.max_age_months is None and rule.below_months is not None and months >= rule.below_months:
-            raise ineligible("max_age", f"{service.name} ({rule.name}) takes children under {rule.below_months} "
-                                        f"months; {recipient.name} will be {months} months old on {day}.")
+            raise ineligible("max_age", _("%(service)s (%(class_name)s) takes children under %(max)s months; "
+                                          "%(name)s will be %(months)s months old on %(day)s.", service=service.name,
+                                          class_name=rule.name, max=rule.below_months, name=recipient.name,
+                                          months=months, day=short_date(day)))
 
     def capacity_limit(self, slot: Slot) -> int | None:
         """The class size; what the rostered staff allow is ``Slot.staffed_places`` (see childcare.staffing)."""
@@ -96,11 +102,12 @@ class ChildcarePolicy(ServicePolicy):
     def check_collection(self, booking, collected_by_id: int | None) -> None:
         child = booking.recipient
         if collected_by_id is None:
-            raise BadInput(f"Choose who is collecting {child.name}: one of the adults the family has listed.",
+            raise BadInput(_("Choose who is collecting %(name)s: one of the adults the family has listed.",
+                             name=child.name),
                            fields={"collected_by": "required"})
         adult = db.session.get(AuthorisedAdult, collected_by_id)
         if adult is None or adult.child_id != child.id or not adult.active:
-            who = adult.name if adult is not None else f"Adult no. {collected_by_id}"
-            raise RuleRefused(f"{who} is not on {child.name}'s list of adults who may collect them. "
-                              "Do not hand the child over; call the family.",
+            who = adult.name if adult is not None else _("Adult no. %(number)s", number=collected_by_id)
+            raise RuleRefused(_("%(who)s is not on %(name)s's list of adults who may collect them. "
+                                "Do not hand the child over; call the family.", who=who, name=child.name),
                               code="not_authorised_collector", fields={"collected_by": "not authorised"})

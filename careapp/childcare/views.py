@@ -11,6 +11,7 @@ from careapp.booking import queries
 from careapp.childcare.policy import children_per_staff, class_size
 from careapp.core.clock import now
 from careapp.core.db import db
+from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import local_date
 from careapp.pages import acting_user, render, require
 from careapp.partners.models import PartnerOrganisation, ServiceKind
@@ -26,7 +27,7 @@ STAFFING_DAYS = 14
 def staffing(partner_id: int) -> ResponseReturnValue:
     """Each coming childcare slot: class size, the places the rostered staff allow, children booked and waiting."""
     partner = db.get_or_404(PartnerOrganisation, partner_id)
-    require(acting_user().can_view_partner_rosters(partner.id), "This belongs to another partner.")
+    require(acting_user().can_view_partner_rosters(partner.id), _("This belongs to another partner."))
     today = local_date(now())
     rows = queries.find_slots(now=now(), partner_id=partner.id, kind=ServiceKind.childcare, only_open=False,
                               date_to=today + timedelta(days=STAFFING_DAYS))

@@ -13,6 +13,7 @@ from careapp.community.forms import PartnerForm
 from careapp.community.queries import partner_overview
 from careapp.core.clock import now
 from careapp.core.db import db
+from careapp.core.i18n import gettext as _
 from careapp.district.views import bp as district_pages
 from careapp.households.models import CareRecipient
 from careapp.households.queries import search_households
@@ -28,7 +29,7 @@ bp.register_blueprint(district_pages)  # /community/district/...: the grid ledge
 @login_required
 def district_staff_only() -> ResponseReturnValue | None:
     """Every page here is for community staff and admins."""
-    require(acting_user().is_district, "These pages are for community staff.")
+    require(acting_user().is_district, _("These pages are for community staff."))
 
 
 @bp.get("/")
@@ -50,7 +51,7 @@ def new_partner() -> ResponseReturnValue:
     def add() -> tuple[str, str]:
         partner = create_partner(name=form.name.data, kind=PartnerKind(form.kind.data), by=acting_user(),
                                  now=now(), phone=form.phone.data or None)
-        return (f"{partner.name} is added. Next: add a service point and its manager's account.",
+        return (_("%(name)s is added. Next: add a service point and its manager's account.", name=partner.name),
                 url_for("partners.dashboard", partner_id=partner.id))
 
     return form_page(form, "community/partner_form.html", add)

@@ -7,10 +7,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from flask import has_request_context
+
 from careapp.core.errors import BadInput
+from careapp.core.i18n import current_language, gettext as _
 from careapp.core.timefmt import from_local, local_date
 
 MONTH_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})")
+MONTH_LABEL = {"zh_CN": "y年M月", "en": "MMMM y"}  # Babel (CLDR) patterns
+MONTH_NAME = {"zh_CN": "M月", "en": "MMMM"}
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
@@ -25,8 +31,8 @@ class Month:
     def parse(cls, text: str | None) -> Month:
         match = MONTH_TEXT.fullmatch(text or "")
         if not match or not 1 <= int(match.group(2)) <= 12 or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
-            raise BadInput(f"Give the month as year and month, for example 2026-11 (from {FIRST_YEAR} to "
-                           f"{LAST_YEAR}).", fields={"month": "YYYY-MM"})
+            raise BadInput(_("Give the month as year and month, for example 2026-11 (from %(first)s to %(last)s).",
+                             first=FIRST_YEAR, last=LAST_YEAR), fields={"month": "YYYY-MM"})
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
@@ -44,7 +50,11 @@ class Month:
 
     @property
     def label(self) -> str:
-        return self.first_day.strftime("%B %Y")
+        """The month in words: 2026年11月 / November 2026 (in the page's language; English outside a request)."""
+        if not has_request_context():
+            return self.first_day.strftime("%B %Y")
+        language = current_language()
+        return format_date(self.first_day, MONTH_LABEL[language], locale=language)
 
     @property
     def next(self) -> Month:
@@ -62,3 +72,11 @@ class Month:
     @property
     def last_day(self) -> date:
         return self.next.first_day - timedelta(days=1)
+
+
+def month_name(day: date) -> str:
+    """The name of the month a day is in: 11月 / November (in the page's language; English outside a request)."""
+    if not has_request_context():
+        return day.strftime("%B")
+    language = current_language()
+    return format_date(day, MONTH_NAME[language], locale=language)

@@ -11,6 +11,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from careapp.core.i18n import lazy_gettext as _l
 from careapp.households.models import CareRecipient, RecipientKind
 
 
@@ -19,17 +20,17 @@ class AgeBand:
     key: str
     kind: RecipientKind
     from_years: int  # the band holds ages from_years up to the next band's from_years - 1
-    label: str
+    label: str  # lazy: in the page's language when shown
 
 
 # Within a kind, from oldest to youngest: a person falls in the first band whose from_years they have reached.
 BANDS: tuple[AgeBand, ...] = (
-    AgeBand("elder_80", RecipientKind.elder, 80, "80 and over"),
-    AgeBand("elder_70", RecipientKind.elder, 70, "70–79"),
-    AgeBand("elder_60", RecipientKind.elder, 0, "under 70"),
-    AgeBand("child_6", RecipientKind.child, 6, "6 and over"),
-    AgeBand("child_3", RecipientKind.child, 3, "3–5"),
-    AgeBand("child_0", RecipientKind.child, 0, "under 3"),
+    AgeBand("elder_80", RecipientKind.elder, 80, _l("80 and over")),
+    AgeBand("elder_70", RecipientKind.elder, 70, _l("70–79")),
+    AgeBand("elder_60", RecipientKind.elder, 0, _l("under 70")),
+    AgeBand("child_6", RecipientKind.child, 6, _l("6 and over")),
+    AgeBand("child_3", RecipientKind.child, 3, _l("3–5")),
+    AgeBand("child_0", RecipientKind.child, 0, _l("under 3")),
 )
 
 # The order pages and reports show them in: by kind, youngest first.

@@ -25,6 +25,7 @@ import numpy as np
 
 from careapp.booking.policies import policy_for
 from careapp.core.errors import BadInput, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.coverage.bands import BANDS, SHOWN
 from careapp.coverage.queries import (
     District, PointOffer, demand_by_building, load_district, places_by_point, point_offers, residents)
@@ -66,17 +67,17 @@ def parse_week(text: str | None, today: date) -> date:
     if not text:
         return week_start(today)
     try:
-        year, _, number = text.strip().upper().partition("-W")
+        year, _dash, number = text.strip().upper().partition("-W")
         if not 2000 <= int(year) <= 2100:  # far-off years would overflow the date arithmetic of the window
             raise ValueError(year)
         return date.fromisocalendar(int(year), int(number), 1)
     except ValueError:
-        raise BadInput("Give the week as year and week number, like 2026-W49.", code="bad_week",
+        raise BadInput(_("Give the week as year and week number, like 2026-W49."), code="bad_week",
                        fields={"week": "like 2026-W49"}) from None
 
 
 def iso_week(monday: date) -> str:
-    year, number, _ = monday.isocalendar()
+    year, number, _weekday = monday.isocalendar()
     return f"{year}-W{number:02d}"
 
 
@@ -205,15 +206,15 @@ def find_scope(district: District, community_id: int | None, grid_id: int | None
                sub_district: str) -> Scope:
     if grid_id is not None:
         if grid_id not in district.grid_names:
-            raise NotFound("No such grid.")
+            raise NotFound(_("No such grid."))
         owner = district.grid_community[grid_id]
         if community_id is not None and community_id != owner:
-            raise BadInput("That grid is not in that community.", code="grid_not_in_community",
+            raise BadInput(_("That grid is not in that community."), code="grid_not_in_community",
                            fields={"grid_id": "not in the community"})
         return Scope(Level.grid, grid_id, district.grid_names[grid_id], owner)
     if community_id is not None:
         if community_id not in district.community_names:
-            raise NotFound("No such community.")
+            raise NotFound(_("No such community."))
         return Scope(Level.community, community_id, district.community_names[community_id])
     return Scope(Level.subdistrict, None, sub_district)
 
@@ -364,7 +365,7 @@ def _point_buildings(district: District, offers: list[PointOffer]) -> dict[int, 
     """Service point id -> the index of its nearest building (where its places are counted)."""
     points = {offer.point_id: offer for offer in offers}
     buildings = Places(district.latitude, district.longitude)
-    index, _ = buildings.nearest([offer.latitude for offer in points.values()],
+    index, _distance = buildings.nearest([offer.latitude for offer in points.values()],
                                  [offer.longitude for offer in points.values()])
     return {point_id: int(i) for point_id, i in zip(points, index)}
 

@@ -17,6 +17,7 @@ import numpy as np
 from flask import url_for
 
 from careapp.core.geo import EARTH_RADIUS_M
+from careapp.core.i18n import current_language, gettext as _, lazy_gettext as _l, ngettext
 from careapp.coverage.dashboard import Coverage, link_args
 from careapp.pages import LABELS
 from careapp.partners.models import ServiceKind
@@ -40,6 +41,9 @@ KIND_STYLE = {
     ServiceKind.childcare: ("#007A5A", "0.6 1.2", "diamond", "dotted"),
     ServiceKind.activity: ("#9E3D82", "3 1.2 0.6 1.2", "star", "dash-and-dot"),
 }
+# The shapes' and lines' names, as the legend says them.
+SHAPE_NAMES = {"square": _l("square"), "triangle": _l("triangle"), "diamond": _l("diamond"), "star": _l("star")}
+LINE_NAMES = {"solid": _l("solid"), "dashed": _l("dashed"), "dotted": _l("dotted"), "dash-and-dot": _l("dash-and-dot")}
 BACKGROUND = "#F7F7F2"
 BUILDING_COLOUR = "#333333"
 UNCOVERED_COLOUR = "#B3261E"
@@ -76,6 +80,14 @@ class KindStyle:
     marker: str        # path around (0, 0) in map units
     legend_dash: str   # the same in the legend's 24-unit swatch
     legend_marker: str
+
+    @property
+    def shape_name(self) -> str:
+        return str(SHAPE_NAMES[self.shape])
+
+    @property
+    def line_name(self) -> str:
+        return str(LINE_NAMES[self.line])
 
 
 @dataclass(frozen=True)
@@ -177,10 +189,10 @@ def coverage_map(cov: Coverage, grid_link: Callable[[int], str] | None = None) -
     """The map of ``cov``'s area; ``grid_link(grid_id)`` is where a building or grid leads (the dashboard)."""
     grid_link = grid_link or dashboard_link(cov)
     district = cov.district
-    title = f"Coverage map of {cov.scope.name}"
+    title = _("Coverage map of %(area)s", area=cov.scope.name)
     inside = np.flatnonzero(cov.in_scope)
     if not len(inside):
-        return CoverageMap(title, f"{cov.scope.name} has no buildings yet.", True, _styles(cov, 1.0))
+        return CoverageMap(title, _("%(area)s has no buildings yet.", area=cov.scope.name), True, _styles(cov, 1.0))
 
     lat, lon = district.latitude[inside], district.longitude[inside]
     centre = ((lat.min() + lat.max()) / 2, (lon.min() + lon.max()) / 2)
@@ -207,10 +219,15 @@ def coverage_map(cov: Coverage, grid_link: Callable[[int], str] | None = None) -
 
     reaches, points = _service_points(cov, centre, styles, (left, right, top, bottom), unit)
     length = _scale_length(width)
-    description = (f"{len(inside)} building{'s' if len(inside) != 1 else ''} in {cov.scope.name}, "
-                   f"{int(uncovered.sum())} of them out of reach of some kind of care (marked with a crossed ring; "
-                   f"listed below the map); {len(points)} service point{'s' if len(points) != 1 else ''}. "
-                   + "; ".join(f"{style.label}: {style.radius_m} m circles" for style in styles) + ". North is up.")
+    description = (" " if current_language() == "en" else "").join((
+        ngettext("%(num)d building in %(area)s, %(uncovered)d of them out of reach of some kind of care (marked "
+                 "with a crossed ring; listed below the map).",
+                 "%(num)d buildings in %(area)s, %(uncovered)d of them out of reach of some kind of care (marked "
+                 "with a crossed ring; listed below the map).", len(inside), area=cov.scope.name,
+                 uncovered=int(uncovered.sum())),
+        ngettext("%(num)d service point.", "%(num)d service points.", len(points)),
+        *(_("%(kind)s: circles of %(radius)s m.", kind=style.label, radius=style.radius_m) for style in styles),
+        _("North is up.")))
     return CoverageMap(
         title, description, False, styles,
         view_box=f"{left:.1f} {top:.1f} {width:.1f} {height + band:.1f}",
@@ -219,7 +236,8 @@ def coverage_map(cov: Coverage, grid_link: Callable[[int], str] | None = None) -
         grids_of_buildings=tuple(grids_of_buildings), grids=tuple(grids), aggregated=aggregated,
         buildings=len(inside), uncovered=int(uncovered.sum()),
         scale_bar=ScaleBar(round(left + 2 * unit, 1), round(bottom + band / 2, 1), float(length),
-                           f"{length // 1000} km" if length >= 1000 and length % 1000 == 0 else f"{length} m"))
+                           _("%(length)s km", length=length // 1000) if length >= 1000 and length % 1000 == 0
+                           else _("%(length)s m", length=length)))
 
 
 def _styles(cov: Coverage, unit: float) -> list[KindStyle]:

@@ -32,6 +32,7 @@ from careapp.booking.policies import policy_for
 from careapp.core.audit import AuditEntry
 from careapp.core.db import db
 from careapp.core.exports import append_rows, set_widths
+from careapp.core.i18n import gettext as _, short_date
 from careapp.coverage.bands import SHOWN, AgeBand, band_column
 from careapp.district.models import Building, Community, Grid
 from careapp.households.models import CareRecipient, Household
@@ -123,10 +124,10 @@ class MonthlyStatistics:
                       band: str | None = None) -> int:
         if kind is None:  # someone served by two kinds is one person
             return sum(people for key, people in self.served_any.items() if _matches(key, (community, band)))
-        return sum(people for key, (people, _) in self.served.items() if _matches(key, (kind, community, band)))
+        return sum(people for key, (people, _count) in self.served.items() if _matches(key, (kind, community, band)))
 
     def services(self, kind: ServiceKind | None = None, community: int | None = None, band: str | None = None) -> int:
-        return sum(count for key, (_, count) in self.served.items() if _matches(key, (kind, community, band)))
+        return sum(count for key, (_people, count) in self.served.items() if _matches(key, (kind, community, band)))
 
     def new_enrolments(self, kind: ServiceKind | None = None, community: int | None = None,
                        band: str | None = None) -> int:
@@ -156,10 +157,10 @@ def monthly_statistics(month: Month, *, zone: ZoneInfo, now: datetime) -> Monthl
         month=month, generated_at=now.astimezone(zone), complete=now >= end, waiting_at=moment.astimezone(zone),
         communities=tuple((community_id, name) for community_id, name in communities),
         served=_tally(served_rows, "kind", "community_id", "band"),
-        served_any={key: people for key, (people, _) in _tally(served_rows, "community_id", "band").items()},
-        enrolments={key: count for key, (_, count) in _tally(new_rows, "kind", "community_id", "band").items()},
-        waiting={key: people for key, (people, _) in _tally(waiting_rows, "kind", "community_id").items()},
-        waiting_any={key: people for key, (people, _) in _tally(waiting_rows, "community_id").items()})
+        served_any={key: people for key, (people, _count) in _tally(served_rows, "community_id", "band").items()},
+        enrolments={key: count for key, (_people, count) in _tally(new_rows, "kind", "community_id", "band").items()},
+        waiting={key: people for key, (people, _count) in _tally(waiting_rows, "kind", "community_id").items()},
+        waiting_any={key: people for key, (people, _count) in _tally(waiting_rows, "community_id").items()})
 
 
 # --- the tables, as the page and the spreadsheet both show them ---
@@ -180,42 +181,57 @@ class Table:
 
 
 def tables(stats: MonthlyStatistics, labels: Mapping[str, Mapping[Any, str]]) -> list[Table]:
-    """The report's four tables. ``labels`` are the page's words for service and member kinds."""
-    kind_label, member_label = labels["service_kind"], labels["recipient_kind"]
-    waiting = "People waiting at month end" if stats.complete else "People waiting now"
-    measures = ("People served", "Services delivered", "New enrolments", waiting)
+    """The report's four tables, in the language of the request. ``labels`` are the page's words for service and
+    member kinds."""
+    # Plain text (a lazy label read outside a request would not go into a spreadsheet cell).
+    kind_label, member_label = ({key: str(label) for key, label in labels[table].items()}
+                                for table in ("service_kind", "recipient_kind"))
+    waiting = _("People waiting at month end") if stats.complete else _("People waiting now")
+    measures = (_("People served"), _("Services delivered"), _("New enrolments"), waiting)
+    service, community_, all_services, all_communities = _("Service"), _("Community"), _("All services"), \
+        _("All communities")
 
     def numbers(kind: ServiceKind | None = None, community: int | None = None) -> tuple[int, ...]:
         return (stats.people_served(kind, community), stats.services(kind, community),
                 stats.new_enrolments(kind, community), stats.people_waiting(kind, community))
 
     total = numbers()
-    by_band = [(kind_label[kind], name, f"{member_label[band.kind]}: {band.label}",
+    by_band = [(kind_label[kind], name, _("%(kind)s: %(band)s", kind=member_label[band.kind], band=band.label),
                 stats.people_served(kind, community, band.key), stats.services(kind, community, band.key),
                 stats.new_enrolments(kind, community, band.key))
                for kind in ServiceKind for community, name in stats.communities for band in stats.bands_of(kind)]
     return [
-        Table("summary", "Summary", "By kind of service", ("Service", *measures),
-              [(kind_label[kind], *numbers(kind)) for kind in ServiceKind], ("All services", *total)),
-        Table("communities", "By community", "By community (all services)", ("Community", *measures),
+        Table("summary", _("Summary"), _("By kind of service"), (service, *measures),
+              [(kind_label[kind], *numbers(kind)) for kind in ServiceKind], (all_services, *total)),
+        Table("communities", _("By community"), _("By community (all services)"), (community_, *measures),
               [(name, *numbers(community=community)) for community, name in stats.communities],
-              ("All communities", *total)),
-        Table("bands", "By age band", "By kind of service, community and age band",
-              ("Service", "Community", "Age band", *measures[:3]), by_band,
-              ("All services", "All communities", "All ages", *total[:3])),
-        Table("waiting", "Waiting list", "Waiting lists by kind of service and community",
-              ("Service", "Community", waiting),
+              (all_communities, *total)),
+        Table("bands", _("By age band"), _("By kind of service, community and age band"),
+              (service, community_, _("Age band"), *measures[:3]), by_band,
+              (all_services, all_communities, _("All ages"), *total[:3])),
+        Table("waiting", _("Waiting list"), _("Waiting lists by kind of service and community"),
+              (service, community_, waiting),
               [(kind_label[kind], name, stats.people_waiting(kind, community))
                for kind in ServiceKind for community, name in stats.communities],
-              ("All services", "All communities", total[3])),
+              (all_services, all_communities, total[3])),
     ]
 
 
 def describe(stats: MonthlyStatistics) -> str:
     """The line under the title: what the month, the ages and the waiting list are taken at."""
-    waiting = "at the month's end" if stats.complete else f"at {stats.waiting_at:%Y-%m-%d %H:%M} (month not over)"
-    return (f"Month {stats.month} ({stats.month.first_day} to {stats.month.last_day}). Ages on "
-            f"{stats.month.last_day}. Waiting lists {waiting}. Made {stats.generated_at:%Y-%m-%d %H:%M}.")
+    month = {"month": str(stats.month), "first": short_date(stats.month.first_day),
+             "last": short_date(stats.month.last_day), "made": _moment(stats.generated_at)}
+    if stats.complete:
+        return _("Month %(month)s (%(first)s to %(last)s). Ages on %(last)s. Waiting lists at the month's end. "
+                 "Made %(made)s.", **month)
+    return _("Month %(month)s (%(first)s to %(last)s). Ages on %(last)s. Waiting lists at %(waiting)s (month not "
+             "over). Made %(made)s.", waiting=_moment(stats.waiting_at), **month)
+
+
+def _moment(local: datetime) -> str:
+    """A local moment as the report writes it: 2026-12-01 09:00 / 2026年12月1日 09:00 (already in the report's zone,
+    which may not be the app's)."""
+    return f"{short_date(local.date())} {local:%H:%M}"
 
 
 # --- the spreadsheet ---
@@ -229,7 +245,8 @@ def monthly_workbook(stats: MonthlyStatistics, report: list[Table], *, sub_distr
     bold = Font(bold=True)
     for table in report:
         sheet = book.create_sheet(table.sheet)
-        append_rows(sheet, [[f"Monthly service statistics: {sub_district}, {stats.month.label}"], [table.title],
+        append_rows(sheet, [[_("Monthly service statistics: %(sub_district)s, %(month)s", sub_district=sub_district,
+                               month=stats.month.label)], [table.title],
                             [describe(stats)], [None]])
         header = sheet.max_row + 1
         append_rows(sheet, [table.headers, *table.rows, table.total])

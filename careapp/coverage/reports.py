@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from careapp.core.clock import now
 from careapp.core.errors import BadInput
 from careapp.core.exports import XLSX_TYPE
+from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import zone
 from careapp.coverage.monthly import MonthlyStatistics, monthly_statistics, monthly_workbook, tables
 from careapp.core.months import Month
@@ -23,7 +24,7 @@ bp = Blueprint("reports", __name__, url_prefix="/community/reports")
 @login_required
 def district_staff_only() -> ResponseReturnValue | None:
     """Every report here is for community staff and admins."""
-    require(acting_user().is_district, "These reports are for community staff.")
+    require(acting_user().is_district, _("These reports are for community staff."))
 
 
 def _report_month() -> Month:
@@ -35,7 +36,8 @@ def _report_month() -> Month:
         return this_month.previous
     month = Month.parse(text)
     if month > this_month:
-        raise BadInput(f"{month.label} has not begun yet; choose {this_month} or an earlier month.",
+        raise BadInput(_("%(month)s has not begun yet; choose %(latest)s or an earlier month.", month=month.label,
+                         latest=str(this_month)),
                        fields={"month": f"{this_month} or earlier"})
     return month
 

@@ -5,7 +5,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from careapp.coverage.bands import SHOWN
+from careapp.core.i18n import current_language, gettext as _
 from careapp.coverage.dashboard import AreaFigures, Coverage, iso_week
+from careapp.households.models import RecipientKind
 from careapp.partners.models import ServiceKind
 
 
@@ -14,13 +16,28 @@ def share_percent(area: AreaFigures, kind: ServiceKind) -> float | None:
     return None if share is None else round(100 * share, 1)
 
 
+def list_separator() -> str:
+    """Between the items of a list in a sentence: "Day care, Meal help" / "日间照料、助餐"."""
+    return ", " if current_language() == "en" else "、"
+
+
+def band_heading(band) -> str:
+    """An age band as a column heading: "Aged 80 and over (elder)"."""
+    if band.kind == RecipientKind.elder:
+        return _("Aged %(band)s (elder)", band=band.label)
+    return _("Aged %(band)s (child)", band=band.label)
+
+
 def grid_header(cov: Coverage, kind_labels: Mapping[Any, str]) -> list[str]:
-    header = ["Community", "Grid", "Elders", "Children", *(f"Aged {band.label} ({band.kind.value})" for band in SHOWN)]
+    """The columns, in the language of the request (the downloads are read by the people who asked for them)."""
+    header = [_("Community"), _("Grid"), _("Elders"), _("Children"), *(band_heading(band) for band in SHOWN)]
     for kind in cov.kinds:
         label = kind_labels[kind]
-        header += [f"{label}: people within {cov.radius_m[kind]} m", f"{label}: share within reach (%)",
-                   f"{label}: places offered", f"{label}: booked by residents", f"{label}: residents waiting"]
-    return header + ["Elders out of reach of some service", "Children out of reach of some service"]
+        header += [_("%(kind)s: people within %(radius)s m", kind=label, radius=cov.radius_m[kind]),
+                   _("%(kind)s: share within reach (%%)", kind=label),
+                   _("%(kind)s: places offered", kind=label), _("%(kind)s: booked by residents", kind=label),
+                   _("%(kind)s: residents waiting", kind=label)]
+    return header + [_("Elders out of reach of some service"), _("Children out of reach of some service")]
 
 
 def grid_rows(cov: Coverage) -> list[list[Any]]:

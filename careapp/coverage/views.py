@@ -17,11 +17,12 @@ from openpyxl.styles import Font
 from careapp.core.clock import now
 from careapp.core.errors import CareappError
 from careapp.core.exports import append_rows, csv_response, set_widths, workbook_response
+from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import local_date, zone
 from careapp.coverage.bands import SHOWN
 from careapp.coverage.dashboard import Coverage, Level, coverage, iso_week, link_args, parse_week, serves
 from careapp.coverage.forms import CoverageForm
-from careapp.coverage.tables import export_name, grid_header, grid_rows, share_percent
+from careapp.coverage.tables import export_name, grid_header, grid_rows, list_separator, share_percent
 from careapp.district.queries import all_communities, community_of_grid, grids_of
 from careapp.households.models import RecipientKind
 from careapp.pages import LABELS, acting_user, render, require, show_refusal
@@ -35,7 +36,7 @@ CHART_GRIDS = 30
 @bp.before_request
 @login_required
 def district_staff_only() -> ResponseReturnValue | None:
-    require(acting_user().is_district, "Coverage is for community staff.")
+    require(acting_user().is_district, _("Coverage is for community staff."))
 
 
 def _choice_form() -> CoverageForm:
@@ -47,7 +48,7 @@ def _choice_form() -> CoverageForm:
     if community_id is None and form.grid_id.data is not None and not form.grid_id.errors:
         community_id = community_of_grid(form.grid_id.data)
     if community_id is None:
-        form.grid_id.placeholder = "Choose a community first"
+        form.grid_id.placeholder = _("Choose a community first")
     form.grid_id.set_options([(grid.id, grid.name) for grid in grids_of(community_id)] if community_id else [])
     return form
 
@@ -81,9 +82,12 @@ def dashboard() -> ResponseReturnValue:
 
 def served_by(kind) -> str:
     """Whom a kind of care serves, in words: "Elders", "Children" or "Elders and children"."""
-    plural = {RecipientKind.elder: "elders", RecipientKind.child: "children"}
-    words = [plural[each] for each in RecipientKind if serves(kind, each)]
-    return " and ".join(words).capitalize()
+    elders, children = serves(kind, RecipientKind.elder), serves(kind, RecipientKind.child)
+    if elders and children:
+        return _("Elders and children")
+    if elders:
+        return _("Elders")
+    return _("Children") if children else ""
 
 
 def chart_data(cov: Coverage) -> Markup:
@@ -92,16 +96,23 @@ def chart_data(cov: Coverage) -> Markup:
     busiest = cov.busiest_grids(CHART_GRIDS)
     data = {
         "utilisation": {
-            "weeks": [iso_week(monday) for monday, _ in cov.trend],
-            "series": [{"label": kind_label[kind],
+            "weeks": [iso_week(monday) for monday, _by_kind in cov.trend],
+            "series": [{"label": str(kind_label[kind]),
                         "values": [None if by_kind[kind] is None else round(100 * float(by_kind[kind]), 1)
-                                   for _, by_kind in cov.trend]} for kind in cov.kinds],
+                                   for _monday, by_kind in cov.trend]} for kind in cov.kinds],
         },
         "demand": {
             "grids": [grid.name for grid in busiest],
             "offered": [sum(grid.offered.values()) for grid in busiest],
             "booked": [sum(grid.booked.values()) for grid in busiest],
             "waitlisted": [sum(grid.waitlisted.values()) for grid in busiest],
+        },
+        # The charts' own words, in the page's language (coverage-charts.js has none of its own).
+        "words": {
+            "percent_booked": _("%(sign)s of places booked", sign="%"),
+            "offered": _("Places offered"),
+            "booked": _("Booked by residents"),
+            "waitlisted": _("Residents waiting"),
         },
     }
     # Safe inside <script type="application/json">: no "</" can close the element early.
@@ -134,10 +145,12 @@ def grids_xlsx() -> ResponseReturnValue:
         return answer
     book = Workbook()
     sheet = book.active
-    sheet.title = "Coverage per grid"
-    append_rows(sheet, [[f"{current_app.config['SUB_DISTRICT']} · {cov.scope.name} · coverage per grid"],
-                        [f"Week {iso_week(cov.week)}; within reach: "
-                         + ", ".join(f"{LABELS['service_kind'][kind]} {cov.radius_m[kind]} m" for kind in cov.kinds)],
+    sheet.title = _("Coverage per grid")
+    reach = list_separator().join(_("%(kind)s %(radius)s m", kind=LABELS["service_kind"][kind], radius=cov.radius_m[kind])
+                         for kind in cov.kinds)
+    append_rows(sheet, [[_("%(sub_district)s · %(area)s · coverage per grid",
+                           sub_district=current_app.config["SUB_DISTRICT"], area=cov.scope.name)],
+                        [_("Week %(week)s; within reach: %(reach)s", week=iso_week(cov.week), reach=reach)],
                         [None]])
     sheet["A1"].font = Font(bold=True, size=14)
     header = grid_header(cov, LABELS["service_kind"])

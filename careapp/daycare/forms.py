@@ -4,6 +4,7 @@ from __future__ import annotations
 from wtforms import DateField, SubmitField
 from wtforms.validators import Optional
 
+from careapp.core.i18n import lazy_gettext as _l
 from careapp.pages import PageForm, within_years
 
 
@@ -13,5 +14,5 @@ class DayForm(PageForm):
     class Meta:
         csrf = False
 
-    day = DateField("Day", [Optional(), within_years()])
-    submit = SubmitField("Show")
+    day = DateField(_l("Day"), [Optional(), within_years()])
+    submit = SubmitField(_l("Show"))

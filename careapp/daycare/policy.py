@@ -6,6 +6,7 @@ from typing import Any
 
 from careapp.booking.policies import ServicePolicy
 from careapp.core.errors import BadInput, RuleRefused
+from careapp.core.i18n import gettext as _
 from careapp.households.models import RecipientKind
 from careapp.partners.models import ServiceKind
 
@@ -37,12 +38,12 @@ def needs_transport(service, options: Mapping[str, Any]) -> bool:
     """Day care asks one thing: does this person need fetching and bringing home (接送)?"""
     unknown = set(options) - {"needs_transport"}
     if unknown:
-        raise BadInput("Day care bookings only ask whether transport is needed.",
+        raise BadInput(_("Day care bookings only ask whether transport is needed."),
                        fields={name: "not accepted here" for name in sorted(unknown)})
     wanted = options.get("needs_transport", False)
     if not isinstance(wanted, bool):
-        raise BadInput("Say yes or no to transport.", fields={"needs_transport": "true or false"})
+        raise BadInput(_("Say yes or no to transport."), fields={"needs_transport": "true or false"})
     if wanted and not service.transport:
-        raise RuleRefused(f"{service.name} does not offer transport.", code="no_transport",
+        raise RuleRefused(_("%(service)s does not offer transport.", service=service.name), code="no_transport",
                           fields={"needs_transport": "not offered"})
     return wanted

@@ -30,6 +30,7 @@ from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict
 from careapp.core.exports import safe_cell
+from careapp.core.i18n import current_language, gettext as _, ngettext
 from careapp.core.validation import CONTROL_CHARACTERS
 from careapp.district.models import Building, Community, Grid
 from careapp.district.services import _require_district_staff
@@ -66,7 +67,12 @@ TEMPLATE_ROWS = [
     ("车站社区", "华联片区网格", "华联片区2栋", "芜湖市镜湖区北京东路华联片区2栋", 31.3352, 118.3868),
 ]
 
-UNREADABLE = "careapp cannot read this file as an Excel workbook. Save it from Excel as .xlsx (or CSV) and try again."
+
+
+def unreadable() -> str:
+    return _("careapp cannot read this file as an Excel workbook. Save it from Excel as .xlsx (or CSV) and try again.")
+
+
 FORMULA = object()  # a cell that holds a formula: never evaluated, always refused
 
 
@@ -76,7 +82,7 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"Row {self.row}: {self.reason}"
+        return _("Row %(row)s: %(reason)s", row=self.row, reason=self.reason)
 
 
 class LedgerRefused(BadInput):
@@ -86,9 +92,10 @@ class LedgerRefused(BadInput):
     code = "bad_rows"
 
     def __init__(self, errors: list[RowError], total: int):
-        rows = "row has" if total == 1 else "rows have"
-        super().__init__(f"Nothing was imported: {total} {rows} a problem. Correct them and import the file again.",
-                         fields={"file": "bad_rows"})
+        super().__init__(ngettext("Nothing was imported: %(num)d row has a problem. Correct them and import the file "
+                                  "again.",
+                                  "Nothing was imported: %(num)d rows have a problem. Correct them and import the file "
+                                  "again.", total), fields={"file": "bad_rows"})
         self.errors, self.total = errors, total
 
     @property
@@ -128,9 +135,10 @@ class ImportResult:
                     or self.buildings_updated)
 
     def summary(self) -> str:
-        return (f"Imported: {self.communities_created} new communities, {self.grids_created} new grids, "
-                f"{self.buildings_created} new buildings, {self.buildings_updated} buildings updated, "
-                f"{self.buildings_unchanged} unchanged.")
+        return _("Imported: %(communities)s new communities, %(grids)s new grids, %(created)s new buildings, "
+                 "%(updated)s buildings updated, %(unchanged)s unchanged.", communities=self.communities_created,
+                 grids=self.grids_created, created=self.buildings_created, updated=self.buildings_updated,
+                 unchanged=self.buildings_unchanged)
 
 
 def import_ledger(filename: str, data: bytes, *, by: User | None, now: datetime,
@@ -153,14 +161,14 @@ def read_ledger(filename: str, data: bytes, *, max_bytes: int | None = None) -> 
     if max_bytes is not None and len(data) > max_bytes:
         raise too_large(max_bytes)
     if not data.strip():
-        raise BadInput("The file is empty.", fields={"file": "empty"})
+        raise BadInput(_("The file is empty."), fields={"file": "empty"})
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(data)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise BadInput("This is an old Excel .xls file. In Excel, save it as .xlsx and import that.",
+        raise BadInput(_("This is an old Excel .xls file. In Excel, save it as .xlsx and import that."),
                        fields={"file": "xls"})
     if filename.lower().endswith(".xlsx"):
-        raise BadInput(UNREADABLE, fields={"file": "unreadable"})
+        raise BadInput(unreadable(), fields={"file": "unreadable"})
     return _read_csv(data)
 
 
@@ -169,7 +177,7 @@ def _read_xlsx(data: bytes) -> list[Row]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(item.file_size for item in archive.infolist())
         if unpacked > MAX_UNPACKED_BYTES:
-            raise BadInput("This workbook is too large to read. Split the ledger and import each part.",
+            raise BadInput(_("This workbook is too large to read. Split the ledger and import each part."),
                            fields={"file": "too_large"})
         # data_only=False: a formula cell reads as its formula (never a value some program computed), which
         # _cell() refuses; keep_links=False: links to other workbooks are not followed.
@@ -178,7 +186,7 @@ def _read_xlsx(data: bytes) -> list[Row]:
         raise
     except Exception as error:  # noqa: BLE001 -- a corrupt workbook can fail anywhere inside openpyxl
         log.info("unreadable workbook: %r", error)
-        raise BadInput(UNREADABLE, fields={"file": "unreadable"}) from None
+        raise BadInput(unreadable(), fields={"file": "unreadable"}) from None
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # the stored size can be wrong; read the rows that are there
@@ -187,7 +195,7 @@ def _read_xlsx(data: bytes) -> list[Row]:
         raise
     except Exception as error:  # noqa: BLE001 -- as above, for the sheet's own XML
         log.info("unreadable worksheet: %r", error)
-        raise BadInput(UNREADABLE, fields={"file": "unreadable"}) from None
+        raise BadInput(unreadable(), fields={"file": "unreadable"}) from None
     finally:
         book.close()
 
@@ -201,8 +209,8 @@ def _read_csv(data: bytes) -> list[Row]:
         records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         return _rows((number, record[:MAX_COLUMNS]) for number, record in enumerate(records, start=1))
     except csv.Error as error:
-        raise BadInput(f"careapp cannot read this CSV file ({error}). Save it from Excel as CSV UTF-8 or .xlsx.",
-                       fields={"file": "unreadable"}) from None
+        raise BadInput(_("careapp cannot read this CSV file (%(error)s). Save it from Excel as CSV UTF-8 or .xlsx.",
+                         error=str(error)), fields={"file": "unreadable"}) from None
 
 
 def _decode(data: bytes) -> str:
@@ -214,7 +222,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise BadInput("careapp cannot read the text of this CSV file. In Excel, save it as \"CSV UTF-8\" or as .xlsx.",
+    raise BadInput(_("careapp cannot read the text of this CSV file. In Excel, save it as \"CSV UTF-8\" or as .xlsx."),
                    fields={"file": "encoding"})
 
 
@@ -223,14 +231,14 @@ def _rows(numbered) -> list[Row]:
     rows = []
     for number, cells in numbered:
         if number > EXCEL_LAST_ROW:
-            raise LedgerTooLarge(f"The file goes on past row {EXCEL_LAST_ROW:,}, where a spreadsheet ends.",
-                                 fields={"file": "too_large"})
+            raise LedgerTooLarge(_("The file goes on past row %(row)s, where a spreadsheet ends.",
+                                   row=f"{EXCEL_LAST_ROW:,}"), fields={"file": "too_large"})
         # count() first: openpyxl pads the gaps before a far-off row with empty rows, a million of them.
         if cells.count(None) == len(cells) or all(_blank(value) for value in cells):
             continue
         if len(rows) > MAX_ROWS:
-            raise LedgerTooLarge(f"The file has more than {MAX_ROWS:,} rows. Split the ledger and import "
-                                 "each part.", fields={"file": "too_large"})
+            raise LedgerTooLarge(_("The file has more than %(rows)s rows. Split the ledger and import each part.",
+                                   rows=f"{MAX_ROWS:,}"), fields={"file": "too_large"})
         width = len(cells)
         while cells[width - 1] is None:
             width -= 1  # every row comes as wide as the widest; 200,000 rows of empty cells add up
@@ -251,8 +259,9 @@ def _blank(value: Any) -> bool:
 
 
 def too_large(max_bytes: int) -> LedgerTooLarge:
-    return LedgerTooLarge(f"The file is larger than {max_bytes / (1024 * 1024):g} MB. Split the ledger, for "
-                          "example one file for each community, and import each.", fields={"file": "too_large"})
+    return LedgerTooLarge(_("The file is larger than %(size)s MB. Split the ledger, for example one file for each "
+                            "community, and import each.", size=f"{max_bytes / (1024 * 1024):g}"),
+                          fields={"file": "too_large"})
 
 
 # --- checking: every bad row at once ---
@@ -260,7 +269,7 @@ def too_large(max_bytes: int) -> LedgerTooLarge:
 def parse_ledger(rows: list[Row]) -> list[LedgerLine]:
     """The buildings of the ledger, or LedgerRefused naming every bad row. The first row is the header."""
     if not rows:
-        raise BadInput("The file is empty.", fields={"file": "empty"})
+        raise BadInput(_("The file is empty."), fields={"file": "empty"})
     columns = _columns(*rows[0])
     lines: list[LedgerLine] = []
     errors: list[RowError] = []
@@ -268,7 +277,7 @@ def parse_ledger(rows: list[Row]) -> list[LedgerLine]:
     first_row: dict[tuple[str, str, str], int] = {}  # each building's first row
     grid_home: dict[str, tuple[str, int]] = {}  # each grid's community, and the row that first said so
     for number, cells in rows[1:]:
-        if all(_blank(cells[index] if index < len(cells) else None) for index, _ in columns.values()):
+        if all(_blank(cells[index] if index < len(cells) else None) for index, _heading in columns.values()):
             continue  # a note beside the table, in a column careapp does not read
         problems: list[str] = []
         line = _line(number, cells, columns, problems)
@@ -279,11 +288,11 @@ def parse_ledger(rows: list[Row]) -> list[LedgerLine]:
             continue
         total += 1
         if len(errors) < MAX_SHOWN_ERRORS:
-            errors.append(RowError(number, " ".join(f"{problem[0].upper()}{problem[1:]}." for problem in problems)))
+            errors.append(RowError(number, " ".join(f"{problem[0].upper()}{problem[1:]}" for problem in problems)))
     if total:
         raise LedgerRefused(errors, total)
     if not lines:
-        raise BadInput("The file has a header but no buildings under it.", fields={"file": "empty"})
+        raise BadInput(_("The file has a header but no buildings under it."), fields={"file": "empty"})
     return lines
 
 
@@ -293,9 +302,11 @@ def _check_against_earlier_rows(line: LedgerLine, first_row: dict, grid_home: di
     key = (line.community, line.grid, line.building)
     community, row = grid_home.setdefault(line.grid, (line.community, line.row))
     if community != line.community:
-        problems.append(f"grid {line.grid} is under {community} on row {row}; a grid belongs to one community")
+        problems.append(_("grid %(grid)s is under %(community)s on row %(row)s; a grid belongs to one community.",
+                          grid=line.grid, community=community, row=row))
     elif key in first_row:
-        problems.append(f"{line.building} ({line.community}, {line.grid}) is also on row {first_row[key]}")
+        problems.append(_("%(building)s (%(community)s, %(grid)s) is also on row %(row)s.", building=line.building,
+                          community=line.community, grid=line.grid, row=first_row[key]))
     else:
         first_row[key] = line.row
 
@@ -310,15 +321,26 @@ def _columns(number: int, header: tuple[Any, ...]) -> dict[str, tuple[int, str]]
             continue
         if column in found:
             first = get_column_letter(found[column][0] + 1)
-            raise BadInput(f"Row {number} has the column {column} twice (columns {first} and "
-                           f"{get_column_letter(index + 1)}); keep one.", fields={"file": "duplicate_column"})
+            raise BadInput(_("Row %(row)s has the column %(column)s twice (columns %(first)s and %(second)s); keep one.",
+                             row=number, column=column_word(column), first=first,
+                             second=get_column_letter(index + 1)), fields={"file": "duplicate_column"})
         found[column] = (index, value.strip())
-    missing = [f"{column} ({COLUMNS[column][1]})" for column in REQUIRED if column not in found]
+    missing = [column_word(column, both=True) for column in REQUIRED if column not in found]
     if missing:
-        raise BadInput(f"The header (row {number}) has no column for {', '.join(missing)}. The first row holds the "
-                       "column names: community, grid, building, address, latitude, longitude (or 社区, 网格, 楼栋, "
-                       "地址, 纬度, 经度).", fields={"file": "missing_columns"})
+        separator = ", " if current_language() == "en" else "、"
+        raise BadInput(_("The header (row %(row)s) has no column for %(missing)s. The first row holds the column names: "
+                         "community, grid, building, address, latitude, longitude (or 社区, 网格, 楼栋, 地址, 纬度, 经度).",
+                         row=number, missing=separator.join(missing)), fields={"file": "missing_columns"})
     return found
+
+
+def column_word(column: str, *, both: bool = False) -> str:
+    """A column as a message names it: its English header word ("grid", or with ``both`` "grid (网格)") in English,
+    its Chinese one (网格) in Chinese."""
+    english, chinese = COLUMNS[column]
+    if current_language() != "en":
+        return chinese
+    return f"{english} ({chinese})" if both else english
 
 
 def _header_word(value: Any) -> str:
@@ -339,34 +361,35 @@ def _line(number: int, cells: tuple[Any, ...], columns: dict[str, tuple[int, str
 
 def _name(value: Any, label: str, limit: int, problems: list[str], *, required: bool) -> str | None:
     if value is FORMULA:
-        problems.append(f"{label} holds a formula; type the value")
+        problems.append(_("%(column)s holds a formula; type the value.", column=label))
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a building numbered 12 in Excel is the number 12.0
     text = "" if value is None else str(value).strip()
     if not text:
         if required:
-            problems.append(f"{label} is empty")
+            problems.append(_("%(column)s is empty.", column=label))
         return text
     if CONTROL_CHARACTERS.search(text):
-        problems.append(f"{label} holds control characters (such as NUL)")
+        problems.append(_("%(column)s holds control characters (such as NUL).", column=label))
     elif len(text) > limit:
-        problems.append(f"{label} is longer than {limit} characters")
+        problems.append(_("%(column)s is longer than %(limit)s characters.", column=label, limit=limit))
     return text
 
 
 def _coordinate(value: Any, label: str, low: int, high: int, problems: list[str]) -> float | None:
     if value is FORMULA:
-        problems.append(f"{label} holds a formula; type the value")
+        problems.append(_("%(column)s holds a formula; type the value.", column=label))
         return None
     if _blank(value):
-        problems.append(f"{label} is empty")
+        problems.append(_("%(column)s is empty.", column=label))
         return None
     number = _number(value)
     if number is None:
-        problems.append(f"{label} {_shown(value)} is not a number")
+        problems.append(_("%(column)s %(value)s is not a number.", column=label, value=_shown(value)))
     elif not low <= number <= high:
-        problems.append(f"{label} {_shown(value)} is not between {low} and {high}")
+        problems.append(_("%(column)s %(value)s is not between %(low)s and %(high)s.", column=label,
+                          value=_shown(value), low=low, high=high))
     else:
         return number
     return None
@@ -408,8 +431,8 @@ def import_district(lines: list[LedgerLine], *, by: User | None, now: datetime, 
             result = _apply(lines)
         except IntegrityError:
             # Someone added the same community, grid or building while this import ran.
-            raise Conflict("The district's map changed while importing; nothing was imported. Please import the "
-                           "file again.") from None
+            raise Conflict(_("The district's map changed while importing; nothing was imported. Please import the "
+                             "file again.")) from None
         if result.changed:
             audit.record("district.imported", _DistrictMap(), actor=by, now=now,
                          after={"source": CONTROL_CHARACTERS.sub("", source)[:200], "rows": len(lines),
@@ -471,12 +494,18 @@ def _same_place(known, line: LedgerLine) -> bool:
 
 # --- the template offered for download ---
 
+def template_rows() -> list[tuple]:
+    """TEMPLATE_ROWS with the header in the language of the request (both languages' headers import)."""
+    header = tuple(COLUMNS[column][0 if current_language() == "en" else 1] for column in TEMPLATE_ROWS[0])
+    return [header, *TEMPLATE_ROWS[1:]]
+
+
 def template_workbook() -> bytes:
     """The ledger's header and two example rows, as an .xlsx that imports cleanly."""
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.title = "Buildings"
-    for row in TEMPLATE_ROWS:
+    sheet.title = _("Buildings")
+    for row in template_rows():
         sheet.append([safe_cell(value) if isinstance(value, str) else value for value in row])
     for cell in sheet[1]:
         cell.font = Font(bold=True)

@@ -15,9 +15,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from careapp.core.clock import now
 from careapp.core.errors import CareappError
 from careapp.core.exports import XLSX_TYPE, csv_response
+from careapp.core.i18n import gettext as _
 from careapp.district.forms import LedgerImportForm
-from careapp.district.importer import (TEMPLATE_ROWS, LedgerRefused, LedgerTooLarge, import_ledger,
-                                       template_workbook, too_large)
+from careapp.district.importer import (LedgerRefused, LedgerTooLarge, import_ledger, template_rows, template_workbook,
+                                       too_large)
 from careapp.pages import acting_user, render, show_refusal
 from careapp.web import error_response
 
@@ -45,7 +46,7 @@ def allow_ledger_uploads(endpoint: str | None, values: dict | None) -> None:
 def ledger_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     """Say how large a ledger may be on the page itself (the body was never read, so the form is empty)."""
     if not _may_import():
-        return error_response(LedgerTooLarge("The upload is too large."))
+        return error_response(LedgerTooLarge(_("The upload is too large.")))
     form = LedgerImportForm(formdata=None)
     form.file.errors = [too_large(current_app.config["IMPORT_MAX_BYTES"]).message]
     return render(PAGE, 413, form=form)
@@ -77,4 +78,4 @@ def template_xlsx() -> ResponseReturnValue:
 
 @bp.get("/template.csv")
 def template_csv() -> ResponseReturnValue:
-    return csv_response("grid-ledger-template.csv", TEMPLATE_ROWS)
+    return csv_response("grid-ledger-template.csv", template_rows())

@@ -40,7 +40,9 @@ from careapp.core.errors import (
     NotFound,
     RuleRefused,
 )
-from careapp.core.timefmt import format_local, from_local, local_date, to_local
+from careapp.core.i18n import current_language, local_time, short_date, weekday_name
+from careapp.core.i18n import gettext as _
+from careapp.core.timefmt import from_local, local_date, to_local
 from careapp.households.models import CareRecipient
 from careapp.partners.models import Service, ServiceKind, Slot, SlotPattern, SlotStatus
 
@@ -110,19 +112,19 @@ def enrol(recipient_id: int, service_id: int, weekdays: Iterable[int], *, starts
     the service's slots that are already open and match."""
     days = _weekday_digits(weekdays)
     if starts_on < local_date(now):
-        raise BadInput("The first day cannot be in the past.", fields={"starts_on": "today or later"})
+        raise BadInput(_("The first day cannot be in the past."), fields={"starts_on": "today or later"})
     if ends_on is not None and ends_on < starts_on:
-        raise BadInput("The last day cannot be before the first day.", fields={"ends_on": "on or after starts_on"})
+        raise BadInput(_("The last day cannot be before the first day."), fields={"ends_on": "on or after starts_on"})
     with write_transaction():
         # Locking the person serialises their enrolments, so two at once cannot both pass the clash check.
         recipient = lock_for_update(CareRecipient, recipient_id)
         if recipient is None:
-            raise NotFound("No such household member.")
+            raise NotFound(_("No such household member."))
         if not by.can_act_for_household(recipient.household_id):
-            raise Forbidden("You may only enrol members of your own household.")
+            raise Forbidden(_("You may only enrol members of your own household."))
         service = db.session.get(Service, service_id)
         if service is None:
-            raise NotFound("No such service.")
+            raise NotFound(_("No such service."))
         _check_service_takes(service, recipient, starts_on, start_time)
         needs_transport, meal_mode = _checked_options(service, recipient, options)
         _check_sessions(service, days, start_time, starts_on)
@@ -147,11 +149,22 @@ def _weekday_digits(weekdays: Iterable[int]) -> str:
     except (TypeError, ValueError):
         days = [-1]
     if not days or any(day not in range(7) for day in days):
-        raise BadInput("Choose at least one weekday.", fields={"weekdays": "0 (Mon) to 6 (Sun), at least one"})
+        raise BadInput(_("Choose at least one weekday."), fields={"weekdays": "0 (Mon) to 6 (Sun), at least one"})
     return "".join(str(day) for day in days)
 
 
+def listed(names: Iterable[str]) -> str:
+    """Names one after another, the way the page's language lists them (Monday, Tuesday / 星期一、星期二)."""
+    return ("、" if current_language() == "zh_CN" else ", ").join(names)
+
+
 def _day_names(days: Iterable[int]) -> str:
+    """The weekdays in the reader's language, for messages."""
+    return listed(weekday_name(day) for day in sorted(days))
+
+
+def _english_day_names(days: Iterable[int]) -> str:
+    """The weekdays in English, for the API's field errors (which are not translated)."""
     return ", ".join(calendar.day_name[day] for day in sorted(days))
 
 
@@ -159,7 +172,7 @@ def _check_service_takes(service: Service, recipient: CareRecipient, starts_on: 
                          start_time: time | None) -> None:
     """The service takes bookings, serves this kind of person, and would take them on the first day."""
     if not (service.active and service.partner.approved):
-        raise RuleRefused(f"{service.name} is not taking bookings.", code="service_unavailable")
+        raise RuleRefused(_("%(service)s is not taking bookings.", service=service.name), code="service_unavailable")
     policy = policy_for(service.kind)
     # The kind's own rules (who it serves, age, ability level) as they stand on the first day; later days
     # are checked again as each slot is booked (a child may grow out of a class).
@@ -186,13 +199,14 @@ def _check_sessions(service: Service, days: str, start_time: time | None, starts
         return
     if start_time is not None and start_time not in {pattern.start_time for pattern in patterns}:
         times = ", ".join(sorted({pattern.start_time.strftime("%H:%M") for pattern in patterns}))
-        raise BadInput(f"{service.name} has no session starting at {start_time.strftime('%H:%M')}; "
-                       f"its sessions start at {times}.", fields={"start_time": f"one of {times}"})
+        raise BadInput(_("%(service)s has no session starting at %(time)s; its sessions start at %(times)s.",
+                         service=service.name, time=start_time.strftime("%H:%M"), times=times),
+                       fields={"start_time": f"one of {times}"})
     running = {pattern.weekday for pattern in patterns if start_time is None or pattern.start_time == start_time}
     missing = [int(day) for day in days if int(day) not in running]
     if missing:
-        raise BadInput(f"{service.name} has no session on {_day_names(missing)}.",
-                       fields={"weekdays": f"only {_day_names(running)}"})
+        raise BadInput(_("%(service)s has no session on %(days)s.", service=service.name, days=_day_names(missing)),
+                       fields={"weekdays": f"only {_english_day_names(running)}"})
 
 
 def _check_no_clash(recipient: CareRecipient, service: Service, days: str, start_time: time | None,
@@ -207,8 +221,9 @@ def _check_no_clash(recipient: CareRecipient, service: Service, days: str, start
         overlap = (ends_on is None or ends_on >= other.starts_on) and \
                   (other.ends_on is None or other.ends_on >= starts_on)
         if shared and same_session and overlap:
-            raise Conflict(f"{recipient.name} is already enrolled in {service.name} on "
-                           f"{_day_names(int(day) for day in shared)}.", code="enrolment_clash",
+            raise Conflict(_("%(name)s is already enrolled in %(service)s on %(days)s.", name=recipient.name,
+                             service=service.name, days=_day_names(int(day) for day in shared)),
+                           code="enrolment_clash",
                            fields={"weekdays": "already enrolled"})
 
 
@@ -264,7 +279,7 @@ def book_enrolments(slot_id: int, *, now: datetime) -> BookingSummary:
     and an occurrence the family cancelled is not booked again."""
     slot = db.session.get(Slot, slot_id)
     if slot is None:
-        raise NotFound("No such slot.")
+        raise NotFound(_("No such slot."))
     summary = BookingSummary()
     if slot.status != SlotStatus.open:
         return summary
@@ -283,10 +298,11 @@ def book_enrolments(slot_id: int, *, now: datetime) -> BookingSummary:
             continue
         if _paused_on(enrolment, day):
             summary.skipped.append(Skipped(enrolment.id, slot.id, "paused",
-                                           f"Paused until {enrolment.resumes_on.isoformat()}."))
+                                           _("Paused until %(day)s.", day=short_date(enrolment.resumes_on))))
         elif enrolment.recipient_id in live or enrolment.id in had_booking:
             summary.skipped.append(Skipped(enrolment.id, slot.id, "already_booked",
-                                           f"{enrolment.recipient.name} already has a booking in this slot."))
+                                           _("%(name)s already has a booking in this slot.",
+                                             name=enrolment.recipient.name)))
         else:
             if enrolment.status == EnrolmentStatus.paused and enrolment.resumes_on <= today:
                 restarting.append(enrolment.id)
@@ -303,8 +319,8 @@ def _bookings_in(slot_id: int) -> tuple[set[int], set[int]]:
     """(recipients with a live booking in the slot, enrolments that ever booked it)."""
     rows = db.session.execute(sa.select(Booking.recipient_id, Booking.enrolment_id, Booking.status)
                               .where(Booking.slot_id == slot_id)).all()
-    live = {recipient for recipient, _, status in rows if status != BookingStatus.cancelled}
-    return live, {enrolment for _, enrolment, _ in rows if enrolment is not None}
+    live = {recipient for recipient, _enrolment, status in rows if status != BookingStatus.cancelled}
+    return live, {enrolment for _recipient, enrolment, _status in rows if enrolment is not None}
 
 
 def _book_one(slot_id: int, plan: _Planned, summary: BookingSummary, *, now: datetime) -> None:
@@ -354,11 +370,11 @@ def _book_open_slots(enrolment_id: int, *, now: datetime) -> BookingSummary:
 def _enrolment_to_change(enrolment_id: int, by: User) -> Enrolment:
     enrolment = lock_for_update(Enrolment, enrolment_id)
     if enrolment is None:
-        raise NotFound("No such enrolment.")
+        raise NotFound(_("No such enrolment."))
     if not by.can_act_for_household(enrolment.recipient.household_id):
-        raise Forbidden("You may only change your own household's enrolments.")
+        raise Forbidden(_("You may only change your own household's enrolments."))
     if enrolment.status == EnrolmentStatus.ended:
-        raise Conflict("This enrolment has ended.", code="wrong_state")
+        raise Conflict(_("This enrolment has ended."), code="wrong_state")
     return enrolment
 
 
@@ -366,12 +382,13 @@ def pause(enrolment_id: int, *, resumes_on: date, by: User, now: datetime) -> En
     """Pause until ``resumes_on`` (a hospital stay, a holiday): bookings before that day are cancelled, and
     their places pass to the waitlist, except confirmed ones whose cancellation has closed."""
     if resumes_on <= local_date(now):
-        raise BadInput("The restart day must be after today.", fields={"resumes_on": "after today"})
+        raise BadInput(_("The restart day must be after today."), fields={"resumes_on": "after today"})
     with write_transaction():
         enrolment = _enrolment_to_change(enrolment_id, by)
         if enrolment.ends_on is not None and resumes_on > enrolment.ends_on:
-            raise RuleRefused(f"This enrolment ends on {enrolment.ends_on.isoformat()}, before that restart day; "
-                              "end it instead.", code="resumes_after_end", fields={"resumes_on": "after ends_on"})
+            raise RuleRefused(_("This enrolment ends on %(day)s, before that restart day; end it instead.",
+                                day=short_date(enrolment.ends_on)),
+                              code="resumes_after_end", fields={"resumes_on": "after ends_on"})
         before = enrolment.snapshot()
         enrolment.status, enrolment.resumes_on, enrolment.updated_at = EnrolmentStatus.paused, resumes_on, now
         cancelled, kept = _cancel_pending(enrolment, before=from_local(resumes_on, time.min), by=by, now=now)
@@ -385,7 +402,7 @@ def resume(enrolment_id: int, *, by: User, now: datetime) -> EnrolmentChange:
     with write_transaction():
         enrolment = _enrolment_to_change(enrolment_id, by)
         if enrolment.status != EnrolmentStatus.paused:
-            raise Conflict("This enrolment is not paused.", code="wrong_state")
+            raise Conflict(_("This enrolment is not paused."), code="wrong_state")
         before = enrolment.snapshot()
         enrolment.status, enrolment.resumes_on, enrolment.updated_at = EnrolmentStatus.active, None, now
         audit.record("enrolment.resumed", enrolment, actor=by, now=now, before=before, after=enrolment.snapshot())
@@ -400,11 +417,11 @@ def end(enrolment_id: int, *, by: User, now: datetime, ends_on: date | None = No
     today = local_date(now)
     last = today if ends_on is None else ends_on
     if last < today:
-        raise BadInput("The last day cannot be in the past.", fields={"ends_on": "today or later"})
+        raise BadInput(_("The last day cannot be in the past."), fields={"ends_on": "today or later"})
     with write_transaction():
         enrolment = _enrolment_to_change(enrolment_id, by)
         if enrolment.ends_on is not None and last > enrolment.ends_on:
-            raise BadInput(f"This enrolment already ends on {enrolment.ends_on.isoformat()}.",
+            raise BadInput(_("This enrolment already ends on %(day)s.", day=short_date(enrolment.ends_on)),
                            fields={"ends_on": f"on or before {enrolment.ends_on.isoformat()}"})
         before = enrolment.snapshot()
         if last <= today or last < enrolment.starts_on:
@@ -449,4 +466,4 @@ def _cancel_pending(enrolment: Enrolment, *, by: User, now: datetime, before: da
 
 def describe_kept(kept: Iterable[Booking]) -> str:
     """For the family: the bookings a pause or end could not cancel any more."""
-    return ", ".join(format_local(booking.slot.starts_at) for booking in kept)
+    return listed(local_time(booking.slot.starts_at) for booking in kept)

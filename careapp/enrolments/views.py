@@ -15,6 +15,8 @@ from careapp.booking.forms import member_option_id
 from careapp.booking.models import Enrolment
 from careapp.core.clock import now
 from careapp.core.errors import CareappError
+from careapp.core.i18n import current_language, short_date, weekday_name
+from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import local_date
 from careapp.enrolments import queries
 from careapp.enrolments.forms import ActionForm, ChooseForm, EnrolForm, PauseForm
@@ -23,6 +25,7 @@ from careapp.enrolments.services import (
     describe_kept,
     end,
     enrol,
+    listed,
     pause,
     resume,
 )
@@ -30,7 +33,6 @@ from careapp.households.models import CareRecipient, Household
 from careapp.households.queries import household_with_members
 from careapp.pages import (
     LABELS,
-    WEEKDAYS,
     PageForm,
     acting_user,
     flash_form_errors,
@@ -44,8 +46,6 @@ from careapp.partners.models import Service
 
 bp = Blueprint("enrolments", __name__, url_prefix="/enrolments")
 
-NOT_YOURS = "This household is not yours."
-
 
 @bp.app_context_processor
 def enrolment_helpers() -> dict:
@@ -53,13 +53,19 @@ def enrolment_helpers() -> dict:
     return {"enrolments_of": queries.household_enrolments, "weekday_names": weekday_names}
 
 
-def weekday_names(days: Sequence[int]) -> str:
+def weekday_names(days: Sequence[int], *, mid_sentence: bool = False) -> str:
+    """The days of an enrolment, as a heading starts them or (``mid_sentence``) as a sentence goes on with them."""
     days = sorted(days)
     if days == list(range(5)):
-        return "Every weekday (Monday to Friday)"
+        return _("every weekday (Monday to Friday)") if mid_sentence else _("Every weekday (Monday to Friday)")
     if days == list(range(7)):
-        return "Every day"
-    return ", ".join(WEEKDAYS[day] for day in days)
+        return _("every day") if mid_sentence else _("Every day")
+    return listed(weekday_name(day) for day in days)
+
+
+def _sentences(sentences: Sequence[str]) -> str:
+    """Sentences of one message, spaced as the language spaces them."""
+    return ("" if current_language() == "zh_CN" else " ").join(sentences)
 
 
 def _pick(rows: Sequence, raw: str | None):
@@ -73,7 +79,7 @@ def _pick(rows: Sequence, raw: str | None):
 def new(household_id: int) -> ResponseReturnValue:
     """Step one chooses the person and the service; step two the days, session, first day and options."""
     user = acting_user()
-    require(user.can_act_for_household(household_id), NOT_YOURS)
+    require(user.can_act_for_household(household_id), _("This household is not yours."))
     household = household_with_members(household_id)
     if household is None:
         abort(404)
@@ -83,7 +89,7 @@ def new(household_id: int) -> ResponseReturnValue:
     service = _pick(services, source.get("service")) if member else None
     if member is None or service is None:
         if request.method == "POST":
-            flash("Please choose the person and the service first.", "error")
+            flash(_("Please choose the person and the service first."), "error")
             return redirect(url_for("enrolments.new", household_id=household.id))
         return _choose_page(household, services, member)
     today = local_date(now())
@@ -102,9 +108,11 @@ def new(household_id: int) -> ResponseReturnValue:
 
 def _choose_page(household: Household, services: list[Service], member: CareRecipient | None) -> ResponseReturnValue:
     form = ChooseForm(request.args)
-    form.member.set_options([(m.id, f"{m.name} ({LABELS['recipient_kind'][m.kind].lower()})")
+    form.member.set_options([(m.id, _("%(name)s (%(kind)s)", name=m.name,
+                                      kind=str(LABELS["recipient_kind"][m.kind]).lower()))
                              for m in household.members])
-    form.service.set_options([(s.id, f"{s.name} - {LABELS['service_kind'][s.kind]}, {s.partner.name}")
+    form.service.set_options([(s.id, _("%(service)s - %(kind)s, %(partner)s", service=s.name,
+                                       kind=LABELS["service_kind"][s.kind], partner=s.partner.name))
                               for s in services])
     # Only a submitted choice is checked: arriving from a "enrol this person" link shows no errors.
     status = 400 if "service" in request.args and not form.validate() else 200
@@ -114,24 +122,25 @@ def _choose_page(household: Household, services: list[Service], member: CareReci
 
 def _enrolled_message(change: EnrolmentChange) -> str:
     enrolment, summary = change.enrolment, change.summary
-    days = weekday_names(enrolment.weekday_list)
-    # "every weekday (Monday to Friday)" mid-sentence; the days' own names keep their capitals.
-    days = days[0].lower() + days[1:] if days.startswith("Every") else days
-    text = f"{enrolment.recipient.name} is enrolled in {enrolment.service.name}: {days}."
-    if summary.booked:
-        text += f" Booked {len(summary.confirmed)} coming day(s)"
-        text += f", {len(summary.waitlisted)} on the waiting list." if summary.waitlisted else "."
+    text = [_("%(name)s is enrolled in %(service)s: %(days)s.", name=enrolment.recipient.name,
+              service=enrolment.service.name, days=weekday_names(enrolment.weekday_list, mid_sentence=True))]
+    if summary.booked and summary.waitlisted:
+        text.append(_("Booked %(count)s coming day(s), %(waiting)s on the waiting list.",
+                      count=len(summary.confirmed), waiting=len(summary.waitlisted)))
+    elif summary.booked:
+        text.append(_("Booked %(count)s coming day(s).", count=len(summary.confirmed)))
     if summary.skipped:
-        first = summary.skipped[0]
-        text += f" Not booked on {len(summary.skipped)} day(s), for example: {first.message}"
-    return text
+        text.append(_("Not booked on %(count)s day(s), for example: %(reason)s", count=len(summary.skipped),
+                      reason=summary.skipped[0].message))
+    return _sentences(text)
 
 
 def _own_enrolment(enrolment_id: int) -> Enrolment:
     enrolment = queries.enrolment(enrolment_id)
     if enrolment is None:
         abort(404)
-    require(acting_user().can_act_for_household(enrolment.recipient.household_id), NOT_YOURS)
+    require(acting_user().can_act_for_household(enrolment.recipient.household_id),
+            _("This household is not yours."))
     return enrolment
 
 
@@ -140,19 +149,20 @@ def _back(enrolment: Enrolment) -> Response:
 
 
 def _changed(change: EnrolmentChange, done: str) -> str:
-    text = f"{change.enrolment.recipient.name}, {change.enrolment.service.name}: {done}."
+    """``done`` is the first sentence (who, which service, what happened); then what it did to the bookings."""
+    text = [done]
     if change.cancelled:
-        text += f" {change.cancelled} booking(s) cancelled."
+        text.append(_("%(count)s booking(s) cancelled.", count=change.cancelled))
     if change.kept:
-        text += (f" Too late to cancel {describe_kept(change.kept)}; that booking stays. "
-                 "Please tell the service if nobody will come.")
+        text.append(_("Too late to cancel %(bookings)s; that booking stays. Please tell the service if nobody will "
+                      "come.", bookings=describe_kept(change.kept)))
     if change.summary.booked:
-        text += f" Booked {len(change.summary.booked)} coming day(s) again."
-    return text
+        text.append(_("Booked %(count)s coming day(s) again.", count=len(change.summary.booked)))
+    return _sentences(text)
 
 
 def _change(enrolment_id: int, form: PageForm, rule: Callable[[Enrolment], EnrolmentChange],
-            done: Callable[[], str]) -> Response:
+            done: Callable[[Enrolment], str]) -> Response:
     """Pause, resume or end: check the form, run the rule, say what happened to the bookings, go back."""
     enrolment = _own_enrolment(enrolment_id)
     if not form.validate_on_submit():
@@ -163,7 +173,7 @@ def _change(enrolment_id: int, form: PageForm, rule: Callable[[Enrolment], Enrol
     except CareappError as error:
         show_refusal(error)
     else:
-        flash(_changed(change, done()), "success")
+        flash(_changed(change, done(change.enrolment)), "success")
     return _back(enrolment)
 
 
@@ -173,14 +183,18 @@ def pause_enrolment(enrolment_id: int) -> Response:
     form = PauseForm()
     return _change(enrolment_id, form,
                    lambda enrolment: pause(enrolment.id, resumes_on=form.resumes_on.data, by=acting_user(), now=now()),
-                   lambda: f"paused, back on {form.resumes_on.data.isoformat()}")
+                   lambda enrolment: _("%(name)s, %(service)s: paused, back on %(day)s.",
+                                       name=enrolment.recipient.name, service=enrolment.service.name,
+                                       day=short_date(form.resumes_on.data)))
 
 
 @bp.post("/<int:enrolment_id>/resume")
 @login_required
 def resume_enrolment(enrolment_id: int) -> Response:
     return _change(enrolment_id, ActionForm(),
-                   lambda enrolment: resume(enrolment.id, by=acting_user(), now=now()), lambda: "started again")
+                   lambda enrolment: resume(enrolment.id, by=acting_user(), now=now()),
+                   lambda enrolment: _("%(name)s, %(service)s: started again.", name=enrolment.recipient.name,
+                                       service=enrolment.service.name))
 
 
 @bp.get("/<int:enrolment_id>/end")
@@ -195,4 +209,6 @@ def confirm_end(enrolment_id: int) -> ResponseReturnValue:
 @login_required
 def end_enrolment(enrolment_id: int) -> Response:
     return _change(enrolment_id, ActionForm(),
-                   lambda enrolment: end(enrolment.id, by=acting_user(), now=now()), lambda: "ended")
+                   lambda enrolment: end(enrolment.id, by=acting_user(), now=now()),
+                   lambda enrolment: _("%(name)s, %(service)s: ended.", name=enrolment.recipient.name,
+                                       service=enrolment.service.name))

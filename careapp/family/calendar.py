@@ -21,6 +21,7 @@ from careapp.booking import queries
 from careapp.booking.models import Booking, BookingStatus
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
+from careapp.core.i18n import gettext as _
 from careapp.core.months import Month
 from careapp.core.timefmt import local_date
 from careapp.family.models import CalendarFeed
@@ -141,7 +142,8 @@ def _event(booking: Booking, *, now: datetime, status_words: Mapping[BookingStat
     event.add("dtend", slot.ends_at.astimezone(timezone.utc))
     event.add("summary", f"{service.name} · {booking.recipient.name}")
     event.add("location", f"{point.name}, {point.address}")
-    event.add("description", f"{status_words[booking.status]}: {service.name} for {booking.recipient.name} "
-                             f"at {point.name}.")
+    event.add("description", _("%(status)s: %(service)s for %(member)s at %(place)s.",
+                               status=status_words[booking.status], service=service.name,
+                               member=booking.recipient.name, place=point.name))
     event.add("status", ICAL_STATUS[booking.status])
     return event

@@ -11,7 +11,8 @@ from careapp.booking import queries
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import CareappError
-from careapp.core.months import Month
+from careapp.core.i18n import gettext as _, lazy_gettext as _l
+from careapp.core.months import Month, month_name
 from careapp.core.timefmt import local_date
 from careapp.family import calendar
 from careapp.family.forms import AuthorisedAdultForm, MemberForm
@@ -22,7 +23,7 @@ from careapp.pages import acting_user, form_page, household_page, render, requir
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
-NOT_YOURS = "This household is not yours to see."
+NOT_YOURS = _l("This household is not yours to see.")
 
 
 @bp.get("/")
@@ -62,7 +63,7 @@ def month_calendar(household_id: int) -> ResponseReturnValue:
     text = request.args.get("month")
     month = Month.of(moment) if not text else Month.parse(text)
     return render("family/calendar.html", household=household, this_month=Month.of(moment),
-                  calendar=calendar.month_calendar(household.id, month, now=moment))
+                  calendar=calendar.month_calendar(household.id, month, now=moment), month_name=month_name)
 
 
 def _acting_for(household_id: int) -> tuple[User, Household]:
@@ -92,9 +93,9 @@ def stop_calendar_link(household_id: int) -> Response:
     """Turn the household's calendar link off (phones subscribed to it stop getting updates)."""
     user, household = _acting_for(household_id)
     if calendar.stop_feed(household.id, by=user, now=now()):
-        flash("The calendar link is turned off. Phones that used it get no more updates.", "success")
+        flash(_("The calendar link is turned off. Phones that used it get no more updates."), "success")
     else:
-        flash("There was no calendar link to turn off.", "error")
+        flash(_("There was no calendar link to turn off."), "error")
     return redirect(household_page(user, household.id))
 
 
@@ -110,7 +111,7 @@ def add_member(household_id: int) -> ResponseReturnValue:
         member = add_recipient(household_id=household.id, by=user, now=now(), kind=RecipientKind(form.kind.data),
                                name=form.name.data, birth_date=form.birth_date.data,
                                ability_level=form.ability_level.data, needs=form.needs())
-        return f"{member.name} is added to your household.", household_page(user, household.id)
+        return _("%(name)s is added to your household.", name=member.name), household_page(user, household.id)
 
     return form_page(form, "family/member_form.html", add, aliases={"needs": "diet"}, household=household)
 
@@ -128,7 +129,8 @@ def add_adult(member_id: int) -> ResponseReturnValue:
     def add() -> tuple[str, str]:
         adult = add_authorised_adult(child_id=child.id, by=user, now=now(), name=form.name.data,
                                      relation=form.relation.data, phone=form.phone.data or None)
-        return f"{adult.name} may now collect {child.name}.", household_page(user, child.household_id)
+        return (_("%(adult)s may now collect %(child)s.", adult=adult.name, child=child.name),
+                household_page(user, child.household_id))
 
     return form_page(form, "family/adult_form.html", add, child=child)
 
@@ -142,7 +144,7 @@ def remove_adult(adult_id: int) -> Response:
     require(user.can_act_for_household(adult.child.household_id), NOT_YOURS)
     try:
         remove_authorised_adult(adult.id, by=user, now=now())
-        flash(f"{adult.name} may no longer collect {adult.child.name}.", "success")
+        flash(_("%(adult)s may no longer collect %(child)s.", adult=adult.name, child=adult.child.name), "success")
     except CareappError as error:
         show_refusal(error)
     return redirect(household_page(user, adult.child.household_id))

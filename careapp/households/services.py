@@ -10,6 +10,7 @@ from careapp.accounts.services import MOBILE, new_user
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import Conflict, BadInput, Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.district.models import Building
 from careapp.households.models import (NEED_FIELDS, AuthorisedAdult, CareRecipient, DietTag, Household,
                                        RecipientKind, SpecialGroup)
@@ -25,10 +26,10 @@ def register_family(*, login: str, password: str, name: str, building_id: int, n
     ``language`` is the one the family registered in: their pages and messages stay in it."""
     name = (name or "").strip()
     if not name:
-        raise BadInput("Please give your name.", fields={"name": "required"})
+        raise BadInput(_("Please give your name."), fields={"name": "required"})
     with write_transaction():
         if db.session.get(Building, building_id) is None:
-            raise BadInput("Please choose your building from the list.", fields={"building_id": "unknown building"})
+            raise BadInput(_("Please choose your building from the list."), fields={"building_id": "unknown building"})
         household = Household(name=name, building_id=building_id, unit=unit, created_at=now)
         db.session.add(household)
         db.session.flush()
@@ -41,14 +42,14 @@ def register_family(*, login: str, password: str, name: str, building_id: int, n
 
 def _check_recipient_fields(kind: RecipientKind, birth_date: date, ability_level: int | None, now: datetime) -> None:
     if birth_date > now.date():
-        raise BadInput("The birth date is in the future.", fields={"birth_date": "in the future"})
+        raise BadInput(_("The birth date is in the future."), fields={"birth_date": "in the future"})
     if birth_date.year < 1900:
-        raise BadInput("Please check the birth date.", fields={"birth_date": "before 1900"})
+        raise BadInput(_("Please check the birth date."), fields={"birth_date": "before 1900"})
     if ability_level is not None:
         if kind != RecipientKind.elder:
-            raise BadInput("An ability level is assessed for elders only.", fields={"ability_level": "elders only"})
+            raise BadInput(_("An ability level is assessed for elders only."), fields={"ability_level": "elders only"})
         if not 0 <= ability_level <= 4:
-            raise BadInput("The ability level is 0 to 4 (GB/T 42195-2022).", fields={"ability_level": "0-4"})
+            raise BadInput(_("The ability level is 0 to 4 (GB/T 42195-2022)."), fields={"ability_level": "0-4"})
 
 
 def diet_tags_text(tags: Iterable[str | DietTag] | None) -> str | None:
@@ -58,8 +59,8 @@ def diet_tags_text(tags: Iterable[str | DietTag] | None) -> str | None:
         try:
             wanted.add(DietTag(tag))
         except ValueError:
-            raise BadInput(f"{tag!s} is not a dietary need; choose from "
-                           f"{', '.join(t.value for t in DietTag)}.", fields={"diet_tags": "unknown tag"}) from None
+            raise BadInput(_("%(tag)s is not a dietary need; choose from %(tags)s.", tag=str(tag),
+                             tags=", ".join(t.value for t in DietTag)), fields={"diet_tags": "unknown tag"}) from None
     return ",".join(tag.value for tag in DietTag if tag in wanted) or None
 
 
@@ -69,7 +70,7 @@ def _special_group(value: str | SpecialGroup | None) -> SpecialGroup | None:
     try:
         return SpecialGroup(value)
     except ValueError:
-        raise BadInput("Choose a special group from the list, or none.", fields={"special_group": "unknown"}) \
+        raise BadInput(_("Choose a special group from the list, or none."), fields={"special_group": "unknown"}) \
             from None
 
 
@@ -79,7 +80,7 @@ def mobile_number(phone: str | None) -> str | None:
     if not number:
         return None
     if not MOBILE.fullmatch(number):
-        raise BadInput("Give a mobile number of 11 digits starting 13 to 19, for example 13912345678.",
+        raise BadInput(_("Give a mobile number of 11 digits starting 13 to 19, for example 13912345678."),
                        fields={"phone": "11-digit mobile"})
     return number
 
@@ -97,23 +98,24 @@ def add_recipient(*, household_id: int, by: User, now: datetime, kind: Recipient
     """Add a member. ``needs`` holds the care needs (NEED_FIELDS) and may also carry the meal profile
     (diet_tags, special_group, phone), which can be given as arguments too."""
     if not by.can_act_for_household(household_id):
-        raise Forbidden("You may only add members to your own household.")
+        raise Forbidden(_("You may only add members to your own household."))
     name = (name or "").strip()
     if not name:
-        raise BadInput("Please give the member's name.", fields={"name": "required"})
+        raise BadInput(_("Please give the member's name."), fields={"name": "required"})
     _check_recipient_fields(kind, birth_date, ability_level, now)
     needs = dict(needs or {})
     unknown = set(needs) - set(NEED_FIELDS) - set(MEAL_PROFILE_FIELDS)
     if unknown:
-        raise BadInput("Unknown needs: " + ", ".join(sorted(unknown)), fields={"needs": "unknown keys"})
+        raise BadInput(_("Unknown needs: %(names)s", names=", ".join(sorted(unknown))),
+                       fields={"needs": "unknown keys"})
     given = {"diet_tags": diet_tags, "special_group": special_group, "phone": phone}
     profile = _meal_profile({**{field: needs.pop(field) for field in MEAL_PROFILE_FIELDS if field in needs},
                              **{field: value for field, value in given.items() if value is not None}})
     if profile.get("special_group") is not None and kind != RecipientKind.elder:
-        raise BadInput("A special group is recorded for elders only.", fields={"special_group": "elders only"})
+        raise BadInput(_("A special group is recorded for elders only."), fields={"special_group": "elders only"})
     with write_transaction():
         if db.session.get(Household, household_id) is None:
-            raise NotFound("No such household.")
+            raise NotFound(_("No such household."))
         recipient = CareRecipient(household_id=household_id, kind=kind, name=name, birth_date=birth_date,
                                   ability_level=ability_level, created_at=now, **needs, **profile)
         db.session.add(recipient)
@@ -131,22 +133,23 @@ def update_meal_needs(*, member_id: int, by: User, now: datetime, **changes: Any
     Only the fields given change; an empty value clears one."""
     unknown = set(changes) - set(MEAL_NEEDS)
     if unknown:
-        raise BadInput("Unknown fields: " + ", ".join(sorted(unknown)), fields={name: "unknown" for name in unknown})
+        raise BadInput(_("Unknown fields: %(names)s", names=", ".join(sorted(unknown))),
+                       fields={name: "unknown" for name in unknown})
     profile = _meal_profile({name: value for name, value in changes.items() if name in MEAL_PROFILE_FIELDS})
     for name in ("diet", "allergies"):
         if name in changes:
             text = (changes[name] or "").strip()
             if len(text) > 200:
-                raise BadInput("At most 200 characters.", fields={name: "max 200"})
+                raise BadInput(_("At most 200 characters."), fields={name: "max 200"})
             profile[name] = text or None
     with write_transaction():
         member = db.session.get(CareRecipient, member_id)
         if member is None:
-            raise NotFound("No such household member.")
+            raise NotFound(_("No such household member."))
         if not by.can_act_for_household(member.household_id):
-            raise Forbidden("You may only change your own household.")
+            raise Forbidden(_("You may only change your own household."))
         if profile.get("special_group") is not None and member.kind != RecipientKind.elder:
-            raise BadInput("A special group is recorded for elders only.", fields={"special_group": "elders only"})
+            raise BadInput(_("A special group is recorded for elders only."), fields={"special_group": "elders only"})
         before = {name: getattr(member, name) for name in profile}
         for name, value in profile.items():
             setattr(member, name, value)
@@ -159,13 +162,13 @@ def add_authorised_adult(*, child_id: int, by: User, now: datetime, name: str, r
     with write_transaction():
         child = db.session.get(CareRecipient, child_id)
         if child is None:
-            raise NotFound("No such household member.")
+            raise NotFound(_("No such household member."))
         if not by.can_act_for_household(child.household_id):
-            raise Forbidden("You may only change your own household.")
+            raise Forbidden(_("You may only change your own household."))
         if child.kind != RecipientKind.child:
-            raise BadInput("Authorised adults collect children only.", fields={"child_id": "not a child"})
+            raise BadInput(_("Authorised adults collect children only."), fields={"child_id": "not a child"})
         if not (name or "").strip():
-            raise BadInput("Please give the adult's name.", fields={"name": "required"})
+            raise BadInput(_("Please give the adult's name."), fields={"name": "required"})
         adult = AuthorisedAdult(child_id=child.id, name=name.strip(), relation=(relation or "").strip(),
                                 phone=mobile_number(phone))
         db.session.add(adult)
@@ -180,11 +183,12 @@ def remove_authorised_adult(adult_id: int, *, by: User, now: datetime) -> Author
     with write_transaction():
         adult = db.session.get(AuthorisedAdult, adult_id)
         if adult is None:
-            raise NotFound("No such adult.")
+            raise NotFound(_("No such adult."))
         if not by.can_act_for_household(adult.child.household_id):
-            raise Forbidden("You may only change your own household.")
+            raise Forbidden(_("You may only change your own household."))
         if not adult.active:
-            raise Conflict(f"{adult.name} is already off {adult.child.name}'s list.", code="wrong_state")
+            raise Conflict(_("%(adult)s is already off %(child)s's list.", adult=adult.name, child=adult.child.name),
+                           code="wrong_state")
         adult.active = False
         audit.record("authorised_adult.removed", adult, actor=by, now=now, before={"active": True},
                      after={"active": False})

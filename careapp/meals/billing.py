@@ -22,12 +22,14 @@ from openpyxl.styles import Font
 
 from careapp.booking.models import ATTENDED, Booking, BookingStatus
 from careapp.core.db import db
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
 from careapp.core.timefmt import format_local, local_date
 from careapp.households.models import CareRecipient, Household
 from careapp.core.exports import safe_cell
 from careapp.core.months import Month
 from careapp.meals.models import MealMode, MealOrder
-from careapp.meals.policy import meal_of
+from careapp.meals.policy import meal_of, meal_word
 from careapp.partners.models import MealTime, PartnerOrganisation, Service, ServiceKind, ServicePoint, Slot
 
 
@@ -193,26 +195,31 @@ def subsidy_claim(partner: PartnerOrganisation, month: Month, *, now: datetime) 
 
 # --- words for tiers and groups ---
 
-def tier_label(tier: str | None, tiers: Mapping[str, int]) -> str:
-    """"60" -> "60-69" with tiers 60/70/80; the top tier reads "80 and over"; None -> "No age tier"."""
+def tier_label(tier: str | None, tiers: Mapping[str, int], *, translate: bool = True) -> str:
+    """"60" -> "60-69" with tiers 60/70/80; the top tier reads "80 and over"; None -> "No age tier".
+    In the reader's language (pages, the spreadsheet); ``translate=False`` keeps English (the API's data)."""
     if tier is None:
-        return "No age tier"
+        return _("No age tier") if translate else "No age tier"
     ages = sorted(int(key) for key in tiers if key.isdigit())
     if not tier.isdigit():
         return tier
     higher = [age for age in ages if age > int(tier)]
-    return f"{tier}-{higher[0] - 1}" if higher else f"{tier} and over"
+    if higher:
+        return _("%(low)s-%(high)s", low=tier, high=higher[0] - 1) if translate else f"{tier}-{higher[0] - 1}"
+    return _("%(age)s and over", age=tier) if translate else f"{tier} and over"
 
 
 def group_label(group: str | None, labels: Mapping[Any, str]) -> str:
     if group is None:
-        return "None"
-    return next((label for key, label in labels.items() if getattr(key, "value", key) == group), group)
+        return _("None")
+    return next((str(label) for key, label in labels.items() if getattr(key, "value", key) == group), group)
 
 
 # --- the spreadsheet for the sub-district office ---
 
 MONEY_FORMAT = '"¥"#,##0.00'
+# The mode column of the detail sheet: the codes in English (as the office's files have them), words in Chinese.
+MODE_WORDS = {MealMode.dine_in: _l("dine_in"), MealMode.pick_up: _l("pick_up"), MealMode.delivery: _l("delivery")}
 BLANK = [None]  # an empty row that still takes its place (openpyxl skips a row with no cells)
 
 
@@ -226,34 +233,37 @@ def claim_workbook(claim: SubsidyClaim, *, sub_district: str, tiers: Mapping[str
     and a sheet listing every meal served. Text that a spreadsheet would run as a formula is neutralised."""
     book = Workbook()
     sheet = book.active
-    sheet.title = "Claim"
+    # The sheet names and headers are in the reader's language (the request's).
+    sheet.title = _("Claim")
     bold = Font(bold=True)
-    _rows(sheet, [["Meal subsidy claim"], BLANK,
-                  ["Sub-district", sub_district], ["Partner", claim.partner.name], ["Month", str(claim.month)],
-                  ["Generated at", format_local(claim.generated_at)], BLANK])
+    _rows(sheet, [[_("Meal subsidy claim")], BLANK,
+                  [_("Sub-district"), sub_district], [_("Partner"), claim.partner.name], [_("Month"), str(claim.month)],
+                  [_("Generated at"), format_local(claim.generated_at)], BLANK])
     sheet["A1"].font = Font(bold=True, size=14)
     header = sheet.max_row + 1
-    _rows(sheet, [["Meal service", "Age tier", "Special group", "Meals", "Subsidy per meal", "Subtotal"]])
+    _rows(sheet, [[_("Meal service"), _("Age tier"), _("Special group"), _("Meals"), _("Subsidy per meal"),
+                   _("Subtotal")]])
     for line in claim.lines:
         _rows(sheet, [[line.service_name, tier_label(line.tier, tiers), group_label(line.special_group, groups),
                        line.meals, _money(line.subsidy_per_meal_fen), _money(line.subtotal_fen)]], money=(4, 5))
     _rows(sheet, [BLANK])
-    _rows(sheet, [["Meal service", "", "", "Meals", "", "Claimed"]])
+    _rows(sheet, [[_("Meal service"), "", "", _("Meals"), "", _("Claimed")]])
     for total in claim.per_service:
         _rows(sheet, [[total.service_name, "", "", total.meals, "", _money(total.claimed_fen)]], money=(5,))
-    _rows(sheet, [["Total", "", "", claim.total_meals, "", _money(claim.total_claimed_fen)]], money=(5,))
+    _rows(sheet, [[_("Total"), "", "", claim.total_meals, "", _money(claim.total_claimed_fen)]], money=(5,))
     for cell in (*sheet[header], *sheet[sheet.max_row]):
         cell.font = bold
     _widths(sheet, [24, 14, 34, 10, 18, 14])
 
-    detail = book.create_sheet("Meals served")
-    _rows(detail, [["Date", "Meal", "Meal service", "Member", "Age tier", "Special group", "Mode", "Price", "Subsidy"]])
+    detail = book.create_sheet(_("Meals served"))
+    _rows(detail, [[_("Date"), _("Meal"), _("Meal service"), _("Member"), _("Age tier"), _("Special group"),
+                    _("Mode"), _("Price"), _("Subsidy")]])
     for cell in detail[1]:
         cell.font = bold
     for meal in claim.meals:
-        _rows(detail, [[meal.day.isoformat(), meal.meal.value, meal.service_name, meal.member_name,
+        _rows(detail, [[meal.day.isoformat(), meal_word(meal.meal), meal.service_name, meal.member_name,
                         tier_label(meal.subsidy_tier, tiers), group_label(meal.special_group, groups),
-                        meal.mode.value, _money(meal.price_fen), _money(meal.subsidy_fen)]], money=(7, 8))
+                        str(MODE_WORDS[meal.mode]), _money(meal.price_fen), _money(meal.subsidy_fen)]], money=(7, 8))
     _widths(detail, [12, 8, 20, 16, 14, 34, 10, 10, 10])
     buffer = BytesIO()
     book.save(buffer)

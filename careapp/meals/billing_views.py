@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
+from babel.dates import format_date
 from flask import Blueprint, abort, current_app, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
@@ -11,6 +12,8 @@ from werkzeug.wrappers import Response
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, NotFound
+from careapp.core.i18n import current_language
+from careapp.core.i18n import gettext as _
 from careapp.households.models import Household
 from careapp.meals import billing
 from careapp.core.exports import XLSX_TYPE
@@ -21,7 +24,8 @@ from careapp.partners.models import PartnerOrganisation
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 
-# The sub-district on the claim's header, as the page footer names it (there is no setting for it yet).
+# A month in a heading or sentence: 2026年12月 / December 2026.
+MONTH_PATTERNS = {"zh_CN": "y年M月", "en": "MMMM y"}
 
 
 def _chosen_month() -> Month:
@@ -34,20 +38,26 @@ def _month_in_path(text: str) -> Month:
     try:
         return Month.parse(text)
     except BadInput:
-        raise NotFound("No such month: give it as year and month, for example 2026-11.") from None
+        raise NotFound(_("No such month: give it as year and month, for example 2026-11.")) from None
+
+
+def month_label(month: Month) -> str:
+    """The month in words, in the reader's language."""
+    language = current_language()
+    return format_date(month.first_day, MONTH_PATTERNS.get(language, MONTH_PATTERNS["zh_CN"]), locale=language)
 
 
 def _money_words() -> dict:
     """What the billing templates use to show money, tiers and groups."""
     return {"yuan": yuan, "tier_label": lambda tier: tier_label(tier, current_app.config["MEAL_SUBSIDY_TIERS"]),
-            "group_label": lambda group: group_label(group, LABELS["special_group"])}
+            "group_label": lambda group: group_label(group, LABELS["special_group"]), "month_label": month_label}
 
 
 # --- a household's statement ---
 
 def _household(household_id: int) -> Household:
     # Access first: whether another household exists is none of a family's business.
-    require(acting_user().can_act_for_household(household_id), "This household is not yours to see.")
+    require(acting_user().can_act_for_household(household_id), _("This household is not yours to see."))
     return db.get_or_404(Household, household_id)
 
 
@@ -69,7 +79,7 @@ def household_statement(household_id: int, month: str) -> ResponseReturnValue:
 # --- a partner's subsidy claim ---
 
 def _partner(partner_id: int) -> PartnerOrganisation:
-    require(acting_user().can_view_partner_rosters(partner_id), "Only this partner's staff see its claims.")
+    require(acting_user().can_view_partner_rosters(partner_id), _("Only this partner's staff see its claims."))
     partner = db.session.get(PartnerOrganisation, partner_id)
     if partner is None:
         abort(404)

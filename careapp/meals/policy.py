@@ -12,6 +12,9 @@ from careapp.booking.policies import ServicePolicy
 from careapp.core.db import db
 from careapp.core.errors import BadInput, RuleRefused
 from careapp.core.geo import distance_m
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
+from careapp.core.i18n import short_date
 from careapp.core.timefmt import format_local, from_local, local_date, to_local
 from careapp.households.models import CareRecipient, RecipientKind
 from careapp.meals.models import Dish, MealMode, MealOrder, MealOrderDish, MenuItem
@@ -22,6 +25,8 @@ from careapp.partners.models import MealTime, ServiceKind, Slot
 DINNER_FROM = time(15, 0)
 OPTION_KEYS = frozenset({"mode", "dish_ids"})
 MAX_DISHES = 20
+# The meal as a word inside a sentence ("Ordering this lunch closed at ...").
+MEAL_WORDS = {MealTime.lunch: _l("lunch"), MealTime.dinner: _l("dinner")}
 
 
 def meal_of(slot: Slot) -> MealTime:
@@ -29,6 +34,11 @@ def meal_of(slot: Slot) -> MealTime:
     if slot.service.meal is not None:
         return slot.service.meal
     return MealTime.lunch if to_local(slot.starts_at).time() < DINNER_FROM else MealTime.dinner
+
+
+def meal_word(meal: MealTime) -> str:
+    """lunch / 午餐: the meal in a sentence, in the reader's language."""
+    return str(MEAL_WORDS[meal])
 
 
 def meal_cutoff(slot: Slot, settings: Mapping[str, Any]) -> datetime:
@@ -50,8 +60,9 @@ def delivery_reach(recipient: CareRecipient, service, settings: Mapping[str, Any
 def check_delivery(recipient: CareRecipient, service, settings: Mapping[str, Any]) -> None:
     distance, radius = delivery_reach(recipient, service, settings)
     if distance > radius:
-        raise RuleRefused(f"{service.name} delivers only within {radius} m of the canteen; {recipient.name}'s home "
-                          f"is {distance} m away. Please choose eating at the canteen or picking up.",
+        raise RuleRefused(_("%(service)s delivers only within %(radius)s m of the canteen; %(name)s's home is "
+                            "%(distance)s m away. Please choose eating at the canteen or picking up.",
+                            service=service.name, radius=radius, name=recipient.name, distance=distance),
                           code="outside_delivery_radius",
                           fields={"mode": f"delivery within {radius} m; home is {distance} m away"})
 
@@ -67,21 +78,21 @@ def parse_options(options: Mapping[str, Any]) -> tuple[MealMode, list[int]]:
     """The order's mode (default: eat at the canteen) and chosen dish ids (none: the day's set meal)."""
     unknown = set(options) - OPTION_KEYS
     if unknown:
-        raise BadInput("A meal order asks only for the mode and the dishes.",
+        raise BadInput(_("A meal order asks only for the mode and the dishes."),
                        fields={name: "not accepted here" for name in sorted(unknown)})
     mode = options.get("mode") or MealMode.dine_in.value
     try:
         mode = MealMode(mode)
     except ValueError:
-        raise BadInput("Choose eating at the canteen, picking up, or delivery.",
+        raise BadInput(_("Choose eating at the canteen, picking up, or delivery."),
                        fields={"mode": "dine_in, pick_up or delivery"}) from None
     dish_ids = options.get("dish_ids") or []
     if not isinstance(dish_ids, (list, tuple)) or any(
             isinstance(dish, bool) or not isinstance(dish, int) for dish in dish_ids):
-        raise BadInput("Dishes are given as a list of dish ids.", fields={"dish_ids": "list of ids"})
+        raise BadInput(_("Dishes are given as a list of dish ids."), fields={"dish_ids": "list of ids"})
     dish_ids = sorted(set(dish_ids))
     if len(dish_ids) > MAX_DISHES:
-        raise BadInput(f"Choose at most {MAX_DISHES} dishes.", fields={"dish_ids": f"at most {MAX_DISHES}"})
+        raise BadInput(_("Choose at most %(count)s dishes.", count=MAX_DISHES), fields={"dish_ids": f"at most {MAX_DISHES}"})
     return mode, dish_ids
 
 
@@ -111,22 +122,29 @@ class MealPolicy(ServicePolicy):
         return meal_cutoff(slot, current_app.config)
 
     def check_booking_open(self, slot: Slot, now: datetime) -> None:
-        self._check_open(slot, now, "Ordering")
+        self._check_open(slot, now, "ordering")
 
     def check_cancellation_open(self, slot: Slot, now: datetime) -> None:
-        self._check_open(slot, now, "Cancelling")
+        self._check_open(slot, now, "cancelling")
 
     def check_change_open(self, slot: Slot, now: datetime) -> None:
-        self._check_open(slot, now, "Changing")
+        self._check_open(slot, now, "changing")
 
     def _check_open(self, slot: Slot, now: datetime, what: str) -> None:
         closes = meal_cutoff(slot, current_app.config)
         if now >= closes:
-            meal = meal_of(slot).value
-            raise RuleRefused(f"{what} this {meal} closed at {format_local(closes, '%H:%M')} on "
-                              f"{format_local(closes, '%Y-%m-%d')}. Meal orders close at the cutoff time "
-                              f"on the day of the meal.",
-                              code="past_cutoff", fields={"cutoff": closes.isoformat()})
+            words = dict(meal=meal_word(meal_of(slot)), time=format_local(closes, "%H:%M"), day=short_date(closes))
+            # One whole sentence per action: the word order differs between the languages.
+            if what == "ordering":
+                message = _("Ordering this %(meal)s closed at %(time)s on %(day)s. Meal orders close at the cutoff "
+                            "time on the day of the meal.", **words)
+            elif what == "cancelling":
+                message = _("Cancelling this %(meal)s closed at %(time)s on %(day)s. Meal orders close at the "
+                            "cutoff time on the day of the meal.", **words)
+            else:
+                message = _("Changing this %(meal)s closed at %(time)s on %(day)s. Meal orders close at the cutoff "
+                            "time on the day of the meal.", **words)
+            raise RuleRefused(message, code="past_cutoff", fields={"cutoff": closes.isoformat()})
 
     # --- the order ---
 
@@ -135,12 +153,12 @@ class MealPolicy(ServicePolicy):
         """A standing meal order says how the meals come (dishes change daily: it orders the set meal);
         delivery is checked against the home now, once."""
         if not options.get("mode"):
-            raise BadInput("Choose how the meals reach them: at the canteen, picked up, or delivered home.",
+            raise BadInput(_("Choose how the meals reach them: at the canteen, picked up, or delivered home."),
                            fields={"meal_mode": "dine_in, pick_up or delivery"})
         if options.get("dish_ids"):
-            raise BadInput("Dishes change every day, so a weekly order gets the day's set meal; choose dishes on "
-                           "each day's order instead.", fields={"dish_ids": "not for a weekly order"})
-        mode, _ = parse_options(options)
+            raise BadInput(_("Dishes change every day, so a weekly order gets the day's set meal; choose dishes on "
+                             "each day's order instead."), fields={"dish_ids": "not for a weekly order"})
+        mode, _unused = parse_options(options)
         if mode == MealMode.delivery:
             check_delivery(recipient, service, settings)
         return {"mode": mode.value}
@@ -154,8 +172,8 @@ class MealPolicy(ServicePolicy):
         recipient = db.session.get(CareRecipient, booking.recipient_id)
         missing = set(dish_ids) - menu_dish_ids(service.id, day)
         if missing:
-            raise RuleRefused(f"Some chosen dishes are not on the {service.name} menu for {day.isoformat()}. "
-                              "Please choose from that day's menu.", code="not_on_menu",
+            raise RuleRefused(_("Some chosen dishes are not on the %(service)s menu for %(day)s. Please choose from "
+                                "that day's menu.", service=service.name, day=short_date(day)), code="not_on_menu",
                               fields={"dish_ids": ", ".join(str(dish) for dish in sorted(missing))})
         if mode == MealMode.delivery:
             check_delivery(recipient, service, settings)

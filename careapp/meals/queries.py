@@ -15,6 +15,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 from careapp.accounts.models import Role, User
 from careapp.booking.models import Booking, BookingStatus
 from careapp.core.db import db
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
 from careapp.core.privacy import mask_phone
 from careapp.district.models import Building, Community, Grid
 from careapp.households.models import CareRecipient, DietTag, Household
@@ -24,6 +26,8 @@ from careapp.partners.models import MealTime, Service, ServiceKind, Slot, SlotSt
 
 # Orders the kitchen cooks for: those holding a place (a no-show is known only afterwards).
 COOKED = (BookingStatus.confirmed, BookingStatus.checked_in, BookingStatus.checked_out)
+# The name of an order without dishes, as the API and the kitchen-sheet message keep it; pages and
+# exports show it in the reader's language (shown_dish_name).
 SET_MEAL = "Set meal"
 MOBILE = re.compile(r"1[3-9]\d{9}")
 
@@ -106,17 +110,30 @@ def member_allergies(member: CareRecipient) -> list[str]:
     return allergen_words(member.allergies or "")
 
 
+# A dish without a member's dietary need, in words (one whole text per need).
+NOT_MARKED = {DietTag.low_salt: _l("not marked low-salt"), DietTag.low_sugar: _l("not marked low-sugar"),
+              DietTag.soft: _l("not marked soft"), DietTag.vegetarian: _l("not marked vegetarian"),
+              DietTag.halal: _l("not marked halal")}
+
+
+def shown_dish_name(name: str) -> str:
+    """A dish name as pages and exports show it: the set meal in the reader's language."""
+    return _("Set meal") if name == SET_MEAL else name
+
+
 def dish_warnings(dish: Dish, member: CareRecipient) -> list[str]:
-    """Why this dish may not suit this member: an allergen they have, a dietary need it does not meet."""
+    """Why this dish may not suit this member: an allergen they have, a dietary need it does not meet
+    (in the reader's language)."""
     warnings = []
     allergies = [word.lower() for word in member_allergies(member)]
     for allergen in dish.allergen_list:
         if any(allergen.lower() in word or word in allergen.lower() for word in allergies):
-            warnings.append(f"contains {allergen}, and {member.name} is allergic to it")
+            warnings.append(_("contains %(allergen)s, and %(name)s is allergic to it", allergen=allergen,
+                              name=member.name))
     tags = set(dish.diet_tag_list)
     for tag in member.diet_tag_list:
         if tag.value not in tags:
-            warnings.append(f"not marked {tag.value.replace('_', '-')}")
+            warnings.append(str(NOT_MARKED[tag]))
     return warnings
 
 
@@ -148,6 +165,11 @@ class SheetLine:
         return [dish.name for dish in self.dishes] or [SET_MEAL]
 
     @property
+    def shown_dish_names(self) -> list[str]:
+        """The dish names as pages and exports show them (the set meal in the reader's language)."""
+        return [dish.name for dish in self.dishes] or [shown_dish_name(SET_MEAL)]
+
+    @property
     def diet_tags(self) -> list[DietTag]:
         return self.recipient.diet_tag_list
 
@@ -161,7 +183,8 @@ class SheetLine:
 
     @property
     def warnings(self) -> list[str]:
-        return [f"{dish.name}: {warning}" for dish in self.dishes for warning in dish_warnings(dish, self.recipient)]
+        return [_("%(dish)s: %(warning)s", dish=dish.name, warning=warning)
+                for dish in self.dishes for warning in dish_warnings(dish, self.recipient)]
 
     @property
     def phone(self) -> str:
@@ -237,6 +260,11 @@ class KitchenSheet:
         """Portions per dish (an order without dishes is one set meal), most first."""
         counts = Counter(name for line in self.lines for name in line.dish_names)
         return sorted(counts.items(), key=lambda item: (-item[1], item[0] != SET_MEAL, item[0]))
+
+    @property
+    def shown_by_dish(self) -> list[tuple[str, int]]:
+        """Portions per dish as the page shows them (the set meal in the reader's language)."""
+        return [(shown_dish_name(name), count) for name, count in self.by_dish]
 
     @property
     def by_mode(self) -> list[tuple[MealMode, int]]:

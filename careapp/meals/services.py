@@ -17,6 +17,8 @@ from careapp.booking.models import Booking, BookingStatus
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
 from careapp.core.timefmt import from_local, local_date
 from careapp.core.validation import MAX_ID, require_name
 from careapp.households.models import DietTag, split_tags
@@ -24,7 +26,7 @@ from careapp.households.services import diet_tags_text
 from careapp.meals.models import Dish, MealOrderDish, MenuItem
 from careapp.partners.models import PartnerOrganisation, Service, ServiceKind, Slot
 
-MANAGERS_ONLY = "Only this partner's manager may change its dishes and menus."
+MANAGERS_ONLY = _l("Only this partner's manager may change its dishes and menus.")
 MAX_NAME = 100
 MAX_ALLERGENS = 200
 MAX_MENU_DISHES = 40
@@ -49,19 +51,19 @@ def allergen_words(allergens: str | Iterable[str] | None) -> list[str]:
     words: list[str] = []
     for piece in pieces:
         if not isinstance(piece, str):
-            raise BadInput("Allergens are words.", fields={"allergens": "text"})
+            raise BadInput(_("Allergens are words."), fields={"allergens": "text"})
         word = piece.strip()
         if word and word not in words:
             words.append(word)
     if len(",".join(words)) > MAX_ALLERGENS:
-        raise BadInput(f"Allergens are at most {MAX_ALLERGENS} characters.", fields={"allergens": "too long"})
+        raise BadInput(_("Allergens are at most %(count)s characters.", count=MAX_ALLERGENS), fields={"allergens": "too long"})
     return words
 
 
 def _dish_name(name: str | None) -> str:
     name = require_name(name)
     if len(name) > MAX_NAME:
-        raise BadInput(f"A dish name is at most {MAX_NAME} characters.", fields={"name": f"max {MAX_NAME}"})
+        raise BadInput(_("A dish name is at most %(count)s characters.", count=MAX_NAME), fields={"name": f"max {MAX_NAME}"})
     return name
 
 
@@ -73,7 +75,7 @@ def _joined(values: list[str]) -> str | None:
 
 def _require_manager(by: User, partner_id: int) -> None:
     if not by.manages_partner(partner_id):
-        raise Forbidden(MANAGERS_ONLY)
+        raise Forbidden(str(MANAGERS_ONLY))
 
 
 def _name_taken(partner_id: int, name: str, but: int | None = None) -> bool:
@@ -84,7 +86,7 @@ def _name_taken(partner_id: int, name: str, but: int | None = None) -> bool:
 
 
 def _name_conflict(name: str) -> Conflict:
-    return Conflict(f"There is already a dish called {name}; please give this one another name.",
+    return Conflict(_("There is already a dish called %(name)s; please give this one another name.", name=name),
                     code="duplicate_dish", fields={"name": "already used"})
 
 
@@ -94,7 +96,7 @@ def create_dish(*, partner_id: int, name: str, by: User, now: datetime, diet_tag
     name, tags, words = _dish_name(name), diet_tag_values(diet_tags), allergen_words(allergens)
     with write_transaction():
         if db.session.get(PartnerOrganisation, partner_id) is None:
-            raise NotFound("No such partner.")
+            raise NotFound(_("No such partner."))
         _require_manager(by, partner_id)
         if _name_taken(partner_id, name):
             raise _name_conflict(name)
@@ -115,7 +117,7 @@ def update_dish(*, dish_id: int, by: User, now: datetime, name: str | None = Non
     with write_transaction():
         dish = db.session.get(Dish, dish_id)
         if dish is None:
-            raise NotFound("No such dish.")
+            raise NotFound(_("No such dish."))
         _require_manager(by, dish.partner_id)
         before = dish.as_dict()
         if name is not None:
@@ -146,10 +148,10 @@ def _flush_dish(name: str) -> None:
 def _meal_service(service_id: int, by: User) -> Service:
     service = db.session.get(Service, service_id)
     if service is None:
-        raise NotFound("No such service.")
+        raise NotFound(_("No such service."))
     _require_manager(by, service.partner_id)
     if service.kind != ServiceKind.meal:
-        raise BadInput(f"{service.name} is not a meal service; only meal services have menus.",
+        raise BadInput(_("%(service)s is not a meal service; only meal services have menus.", service=service.name),
                        fields={"service_id": "not a meal service"})
     return service
 
@@ -157,19 +159,19 @@ def _meal_service(service_id: int, by: User) -> Service:
 def _check_menu_day(day: date, now: datetime) -> None:
     today = local_date(now)
     if day < today:
-        raise RuleRefused("A menu of a past day cannot be changed.", code="past_day", fields={"day": "in the past"})
+        raise RuleRefused(_("A menu of a past day cannot be changed."), code="past_day", fields={"day": "in the past"})
     if day > today + timedelta(days=MAX_MENU_DAYS_AHEAD):
-        raise BadInput(f"Menus are planned at most {MAX_MENU_DAYS_AHEAD} days ahead.",
+        raise BadInput(_("Menus are planned at most %(days)s days ahead.", days=MAX_MENU_DAYS_AHEAD),
                        fields={"day": f"within {MAX_MENU_DAYS_AHEAD} days"})
 
 
 def _check_ids(dish_ids: Iterable[int]) -> list[int]:
     ids = list(dish_ids)
     if any(isinstance(i, bool) or not isinstance(i, int) or not 1 <= i <= MAX_ID for i in ids):
-        raise BadInput("Dishes are given by their ids.", fields={"dish_ids": "list of ids"})
+        raise BadInput(_("Dishes are given by their ids."), fields={"dish_ids": "list of ids"})
     ids = sorted(set(ids))
     if len(ids) > MAX_MENU_DISHES:
-        raise BadInput(f"A menu has at most {MAX_MENU_DISHES} dishes.", fields={"dish_ids": f"max {MAX_MENU_DISHES}"})
+        raise BadInput(_("A menu has at most %(count)s dishes.", count=MAX_MENU_DISHES), fields={"dish_ids": f"max {MAX_MENU_DISHES}"})
     return ids
 
 
@@ -201,7 +203,7 @@ def set_menu(*, service_id: int, day: date, dish_ids: Iterable[int], by: User, n
             sa.select(Dish).where(Dish.id.in_(ids), Dish.partner_id == service.partner_id, Dish.active.is_(True)))}
         unknown = [dish_id for dish_id in ids if dish_id not in dishes]
         if unknown:
-            raise BadInput("Choose from this canteen's dishes that are in use.",
+            raise BadInput(_("Choose from this canteen's dishes that are in use."),
                            fields={"dish_ids": ", ".join(str(dish_id) for dish_id in unknown)})
         current = {item.dish_id: item for item in db.session.scalars(
             sa.select(MenuItem).where(MenuItem.service_id == service.id, MenuItem.day == day))}
@@ -209,8 +211,8 @@ def set_menu(*, service_id: int, day: date, dish_ids: Iterable[int], by: User, n
         still_ordered = dropped & _ordered_dish_ids(service.id, day)
         if still_ordered:
             names = ", ".join(sorted(current[dish_id].dish.name for dish_id in still_ordered))
-            raise RuleRefused(f"{names} already ordered for that day; keep it on the menu, or ask those "
-                              "families to change their order first.", code="dish_already_ordered",
+            raise RuleRefused(_("%(dishes)s already ordered for that day; keep it on the menu, or ask those families "
+                                "to change their order first.", dishes=names), code="dish_already_ordered",
                               fields={"dish_ids": names})
         for dish_id in dropped:
             db.session.delete(current[dish_id])
@@ -226,7 +228,7 @@ def copy_week(*, service_id: int, from_monday: date, by: User, now: datetime) ->
     """Copy each day's menu of the week starting ``from_monday`` to the same weekday of the next week,
     for days of that week still without a menu and not past; returns how many days were copied."""
     if from_monday.weekday() != 0:
-        raise BadInput("Give the Monday of the week to copy.", fields={"week": "a Monday"})
+        raise BadInput(_("Give the Monday of the week to copy."), fields={"week": "a Monday"})
     today = local_date(now)
     copied = 0
     with write_transaction():

@@ -20,6 +20,9 @@ from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import CareappError
 from careapp.core.exports import csv_response
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
+from careapp.core.i18n import short_date
 from careapp.core.timefmt import format_local, from_local, local_date
 from careapp.households.models import CareRecipient, Household, RecipientKind
 from careapp.households.queries import household_with_members, search_households
@@ -35,7 +38,7 @@ from careapp.meals.forms import (
 )
 from careapp.meals.models import Dish, MealMode, MealOrder
 from careapp.booking.policies import policy_for
-from careapp.meals.policy import delivery_reach, meal_of, meal_order_of
+from careapp.meals.policy import delivery_reach, meal_of, meal_order_of, meal_word
 from careapp.meals.pricing import Subsidy, meal_price_fen, subsidy_for, yuan
 from careapp.meals.services import copy_week, create_dish, set_menu, update_dish
 from careapp.pages import (
@@ -53,9 +56,10 @@ from careapp.partners.models import Service, ServiceKind, Slot
 
 bp = Blueprint("meals", __name__, url_prefix="/meals")
 
-MANAGERS_ONLY = "Only this partner's manager may change its dishes and menus."
-NOT_YOUR_PARTNER = "These sheets are for this partner's staff."
-FAMILIES_ONLY = "Only families and community staff order meals."
+MANAGERS_ONLY = _l("Only this partner's manager may change its dishes and menus.")
+NOT_YOUR_PARTNER = _l("These sheets are for this partner's staff.")
+FAMILIES_ONLY = _l("Only families and community staff order meals.")
+NOT_YOURS = _l("This household is not yours.")
 POLICY = policy_for(ServiceKind.meal)
 
 
@@ -82,13 +86,13 @@ def _yuan_filter(fen: int | None) -> str:
 @bp.route("/partners/<int:partner_id>/dishes", methods=["GET", "POST"])
 @login_required
 def dishes(partner_id: int) -> ResponseReturnValue:
-    partner = managed_partner(partner_id, MANAGERS_ONLY)
+    partner = managed_partner(partner_id, str(MANAGERS_ONLY))
     form = DishForm()
 
     def add() -> tuple[str, str]:
         dish = create_dish(partner_id=partner.id, name=form.name.data, diet_tags=form.diet_tags.data,
                            allergens=form.allergens.data, by=acting_user(), now=now())
-        return f"{dish.name} is added to your dishes.", url_for("meals.dishes", partner_id=partner.id)
+        return _("%(name)s is added to your dishes.", name=dish.name), url_for("meals.dishes", partner_id=partner.id)
 
     return form_page(form, "meals/dishes.html", add, partner=partner, dishes=queries.partner_dishes(partner.id))
 
@@ -96,7 +100,7 @@ def dishes(partner_id: int) -> ResponseReturnValue:
 @bp.route("/partners/<int:partner_id>/dishes/edit", methods=["GET", "POST"])
 @login_required
 def edit_dish(partner_id: int) -> ResponseReturnValue:
-    partner = managed_partner(partner_id, MANAGERS_ONLY)
+    partner = managed_partner(partner_id, str(MANAGERS_ONLY))
     dish_id = member_option_id(request.args.get("dish"))
     dish = db.session.get(Dish, dish_id) if dish_id is not None else None
     if dish is None or dish.partner_id != partner.id:
@@ -109,7 +113,7 @@ def edit_dish(partner_id: int) -> ResponseReturnValue:
         changed = update_dish(dish_id=dish.id, name=form.name.data, diet_tags=form.diet_tags.data,
                               allergens=form.allergens.data or "", active=form.active.data, by=acting_user(),
                               now=now())
-        return f"{changed.name} is saved.", url_for("meals.dishes", partner_id=partner.id)
+        return _("%(name)s is saved.", name=changed.name), url_for("meals.dishes", partner_id=partner.id)
 
     return form_page(form, "meals/dish_form.html", save, partner=partner, dish=dish)
 
@@ -123,7 +127,7 @@ def _monday(day: date) -> date:
 @bp.get("/partners/<int:partner_id>/menus")
 @login_required
 def menus(partner_id: int) -> ResponseReturnValue:
-    partner = managed_partner(partner_id, MANAGERS_ONLY)
+    partner = managed_partner(partner_id, str(MANAGERS_ONLY))
     today = local_date(now())
     monday = _monday(parse_day(request.args.get("week")) or today)
     return render("meals/menus.html", partner=partner, monday=monday, today=today,
@@ -133,7 +137,7 @@ def menus(partner_id: int) -> ResponseReturnValue:
 
 def _managed_meal_service(service_id: int) -> Service:
     service = db.get_or_404(Service, service_id)
-    require(acting_user().manages_partner(service.partner_id), MANAGERS_ONLY)
+    require(acting_user().manages_partner(service.partner_id), str(MANAGERS_ONLY))
     if service.kind != ServiceKind.meal:
         abort(404)
     return service
@@ -156,18 +160,24 @@ def edit_menu(service_id: int) -> ResponseReturnValue:
     def save() -> tuple[str, str]:
         chosen = set_menu(service_id=service.id, day=day, dish_ids=form.dish_ids.data or [], by=acting_user(),
                           now=now())
-        return (f"The {service.name} menu for {day.isoformat()} has {len(chosen)} dish(es).",
+        return (_("The %(service)s menu for %(day)s has %(count)s dish(es).", service=service.name,
+                  day=short_date(day), count=len(chosen)),
                 url_for("meals.menus", partner_id=service.partner_id, week=_monday(day).isoformat()))
 
     return form_page(form, "meals/menu_form.html", save, service=service, day=day)
 
 
 def _dish_label(dish: Dish) -> str:
-    tags = ", ".join(LABELS["diet_tag"][tag] for tag in (t for t in LABELS["diet_tag"] if t.value in
-                                                             dish.diet_tag_list))
-    allergens = ", ".join(dish.allergen_list)
-    extra = "; ".join(part for part in (tags, f"contains {allergens}" if allergens else "") if part)
-    return f"{dish.name} ({extra})" if extra else dish.name
+    tags = _(", ").join(str(LABELS["diet_tag"][tag]) for tag in (t for t in LABELS["diet_tag"] if t.value in
+                                                                  dish.diet_tag_list))
+    allergens = _(", ").join(dish.allergen_list)
+    if tags and allergens:
+        return _("%(dish)s (%(diets)s; contains %(allergens)s)", dish=dish.name, diets=tags, allergens=allergens)
+    if tags:
+        return _("%(dish)s (%(diets)s)", dish=dish.name, diets=tags)
+    if allergens:
+        return _("%(dish)s (contains %(allergens)s)", dish=dish.name, allergens=allergens)
+    return dish.name
 
 
 @bp.post("/services/<int:service_id>/menus/copy-week")
@@ -185,8 +195,8 @@ def copy_menus(service_id: int) -> Response:
         show_refusal(error)
         return redirect(target)
     next_week = form.week.data + timedelta(days=7)
-    flash(f"{service.name}: {copied} day(s) copied to the week of {next_week.isoformat()} "
-          "(days that already had a menu were kept).", "success")
+    flash(_("%(service)s: %(count)s day(s) copied to the week of %(day)s (days that already had a menu were kept).",
+            service=service.name, count=copied, day=short_date(next_week)), "success")
     return redirect(url_for("meals.menus", partner_id=service.partner_id, week=next_week.isoformat()))
 
 
@@ -268,7 +278,7 @@ def _order_form(view: OrderView | None, menu: list[Dish], post: bool) -> OrderFo
 def order(slot_id: int) -> ResponseReturnValue:
     user = acting_user()
     row = _meal_slot(slot_id)
-    require(can_order(user), FAMILIES_ONLY)
+    require(can_order(user), str(FAMILIES_ONLY))
     moment = now()
     day = local_date(row.slot.starts_at)
     menu = [dish for dish in queries.day_menu(row.service.id, day) if dish.active]
@@ -279,7 +289,7 @@ def order(slot_id: int) -> ResponseReturnValue:
     else:
         household, search, found = _household_for_order(user)
         if household is not None:
-            require(user.can_act_for_household(household.id), "This household is not yours.")
+            require(user.can_act_for_household(household.id), str(NOT_YOURS))
         member = _chosen_member(household)
     view = _order_view(row, member, menu) if member is not None else None
     form = _order_form(view, menu, request.method == "POST")
@@ -290,7 +300,7 @@ def order(slot_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         return render("meals/order.html", form=form, **context)
     if view is None:
-        flash("Please choose who the meal is for.", "error")
+        flash(_("Please choose who the meal is for."), "error")
         return render("meals/order.html", 400, form=form, **context)
     if not form.validate_on_submit():
         return render("meals/order.html", 400, form=form, **context)
@@ -298,12 +308,17 @@ def order(slot_id: int) -> ResponseReturnValue:
     try:
         if view.changeable:
             engine.change_options(view.booking.id, options, by=user, now=moment)
-            message = f"{member.name}'s {meal_of(row.slot).value} on {day.isoformat()} is changed."
+            message = _("%(name)s's %(meal)s on %(day)s is changed.", name=member.name,
+                        meal=meal_word(meal_of(row.slot)), day=short_date(day))
         else:
             result = engine.book(row.slot.id, member.id, by=user, now=moment, options=options)
-            message = (f"{member.name}'s {meal_of(row.slot).value} on {day.isoformat()} is ordered"
-                       + (f"; the canteen is full, so it is on the waiting list, number {result.waitlist_position}."
-                          if result.waitlist_position else "."))
+            if result.waitlist_position:
+                message = _("%(name)s's %(meal)s on %(day)s is ordered; the canteen is full, so it is on the "
+                            "waiting list, number %(position)s.", name=member.name, meal=meal_word(meal_of(row.slot)),
+                            day=short_date(day), position=result.waitlist_position)
+            else:
+                message = _("%(name)s's %(meal)s on %(day)s is ordered.", name=member.name,
+                            meal=meal_word(meal_of(row.slot)), day=short_date(day))
     except CareappError as error:
         return render("meals/order.html", show_refusal(error, form), form=form, **context)
     flash(message, "success")
@@ -314,7 +329,7 @@ def _posted_member(user: User) -> CareRecipient | None:
     member_id = member_option_id(request.form.get("recipient_id"))
     member = db.session.get(CareRecipient, member_id) if member_id is not None else None
     if member is not None:
-        require(user.can_act_for_household(member.household_id), "This household is not yours.")
+        require(user.can_act_for_household(member.household_id), str(NOT_YOURS))
     return member
 
 
@@ -334,7 +349,7 @@ def _chosen_member(household: Household | None) -> CareRecipient | None:
 def meal_needs(member_id: int) -> ResponseReturnValue:
     user = acting_user()
     member = db.get_or_404(CareRecipient, member_id)
-    require(user.can_act_for_household(member.household_id), "This household is not yours.")
+    require(user.can_act_for_household(member.household_id), str(NOT_YOURS))
     if request.method == "POST":
         form = MealNeedsForm()
     else:
@@ -350,7 +365,7 @@ def meal_needs(member_id: int) -> ResponseReturnValue:
         if "special_group" in form:
             changes["special_group"] = form.special_group.data or None
         update_meal_needs(member_id=member.id, by=user, now=now(), **changes)
-        return f"{member.name}'s meal needs are saved.", household_page(user, member.household_id)
+        return _("%(name)s's meal needs are saved.", name=member.name), household_page(user, member.household_id)
 
     return form_page(form, "meals/needs_form.html", save, member=member)
 
@@ -359,7 +374,7 @@ def meal_needs(member_id: int) -> ResponseReturnValue:
 
 def _sheet_slot(slot_id: int) -> SlotAvailability:
     row = _meal_slot(slot_id)
-    require(acting_user().can_view_partner_rosters(row.partner.id), NOT_YOUR_PARTNER)
+    require(acting_user().can_view_partner_rosters(row.partner.id), str(NOT_YOUR_PARTNER))
     return row
 
 
@@ -376,12 +391,12 @@ def kitchen(slot_id: int) -> ResponseReturnValue:
 
 
 def _needs_text(line: queries.SheetLine) -> str:
-    parts = [LABELS["diet_tag"][tag] for tag in line.diet_tags]
+    parts = [str(LABELS["diet_tag"][tag]) for tag in line.diet_tags]
     if line.allergies:
-        parts.append("allergic to " + ", ".join(line.allergies))
+        parts.append(_("allergic to %(allergies)s", allergies=_(", ").join(line.allergies)))
     if (line.recipient.diet or "").strip():
         parts.append(line.recipient.diet.strip())
-    return "; ".join(parts)
+    return _("; ").join(parts)
 
 
 @bp.get("/slots/<int:slot_id>/kitchen.csv")
@@ -389,17 +404,20 @@ def _needs_text(line: queries.SheetLine) -> str:
 def kitchen_csv(slot_id: int) -> Response:
     row = _sheet_slot(slot_id)
     sheet = queries.kitchen_sheet(row.slot.id)
+    # The header rows are in the reader's language (the English ones are the same as before).
     rows: list[list[object]] = [[row.service.name, format_local(row.slot.starts_at)], [],
-                                ["Dish", "Portions"], *sheet.by_dish, [],
-                                ["How", "Meals"], *[(LABELS["meal_mode"][mode], n) for mode, n in sheet.by_mode], [],
-                                ["Dietary need", "People"],
-                                *[(LABELS["diet_tag"][tag], n) for tag, n in sheet.by_diet_tag],
-                                *[(f"Allergy: {word}", n) for word, n in sheet.by_allergy], [],
-                                ["Total meals", sheet.total], ["Waiting list (not cooked)", sheet.waitlisted],
-                                ["Offered, not yet accepted (not cooked)", sheet.offered], [],
-                                ["Name", "How", "Dishes", "Needs", "Check"]]
-    rows += [[line.recipient.name, LABELS["meal_mode"][line.mode], ", ".join(line.dish_names), _needs_text(line),
-              "; ".join(line.warnings)] for line in sheet.lines]
+                                [_("Dish"), _("Portions")],
+                                *sheet.shown_by_dish, [],
+                                [_("How"), _("Meals")],
+                                *[(str(LABELS["meal_mode"][mode]), n) for mode, n in sheet.by_mode], [],
+                                [_("Dietary need"), _("People")],
+                                *[(str(LABELS["diet_tag"][tag]), n) for tag, n in sheet.by_diet_tag],
+                                *[(_("Allergy: %(allergen)s", allergen=word), n) for word, n in sheet.by_allergy], [],
+                                [_("Total meals"), sheet.total], [_("Waiting list (not cooked)"), sheet.waitlisted],
+                                [_("Offered, not yet accepted (not cooked)"), sheet.offered], [],
+                                [_("Name"), _("How"), _("Dishes"), _("Needs"), _("Check")]]
+    rows += [[line.recipient.name, str(LABELS["meal_mode"][line.mode]), _(", ").join(line.shown_dish_names),
+              _needs_text(line), _("; ").join(line.warnings)] for line in sheet.lines]
     return csv_response(_sheet_name("kitchen", row), rows)
 
 
@@ -415,11 +433,11 @@ def delivery(slot_id: int) -> ResponseReturnValue:
 @login_required
 def delivery_csv(slot_id: int) -> Response:
     row = _sheet_slot(slot_id)
-    rows: list[list[object]] = [["Community", "Grid", "Building", "Flat", "Address", "Name", "Phone", "Dishes",
-                                 "Needs"]]
+    rows: list[list[object]] = [[_("Community"), _("Grid"), _("Building"), _("Flat"), _("Address"), _("Name"),
+                                 _("Phone"), _("Dishes"), _("Needs")]]
     for group in queries.delivery_sheet(row.slot.id):
         rows += [[group.community.name, group.grid.name, group.building.name, line.household.unit or "",
-                  group.building.address, line.recipient.name, line.phone, ", ".join(line.dish_names),
+                  group.building.address, line.recipient.name, line.phone, _(", ").join(line.shown_dish_names),
                   _needs_text(line)] for line in group.lines]
     return csv_response(_sheet_name("delivery", row), rows)
 
@@ -439,6 +457,18 @@ def meal_slot_menu(row: SlotAvailability) -> dict | None:
 
 
 @bp.app_template_global()
+def meal_needs_summary(member: CareRecipient) -> str:
+    """For the household page: an elder's dietary needs, allergies and subsidy group, in the reader's language."""
+    tags = _(", ").join(str(LABELS["diet_tag"][tag]) for tag in member.diet_tag_list)
+    parts = [tags or _("no dietary needs noted")]
+    if member.allergies:
+        parts.append(_("allergic to %(allergies)s", allergies=member.allergies))
+    if member.special_group:
+        parts.append(_("subsidy group %(group)s", group=LABELS["special_group"][member.special_group]))
+    return _("; ").join(parts)
+
+
+@bp.app_template_global()
 def meal_orders_of(views: list) -> dict[int, MealOrder]:
     """For the household page: booking id -> meal order of its meal bookings."""
     return queries.meal_orders_for([view.booking.id for view in views
@@ -446,12 +476,15 @@ def meal_orders_of(views: list) -> dict[int, MealOrder]:
 
 
 @bp.app_template_global()
-def meal_sheet_slots(partner_id: int) -> list[tuple[str, list[Slot]]]:
-    """For the partner dashboard: today's and tomorrow's meal slots, to print their sheets."""
+def meal_sheet_slots(partner_id: int) -> list[tuple[str, list[Slot], str]]:
+    """For the partner dashboard: today's and tomorrow's meal slots, to print their sheets
+    (each day: its heading, its slots, and what to say when it has none)."""
     today = local_date(now())
     slots = queries.meal_slots_between(partner_id, from_local(today, datetime.min.time()),
                                        from_local(today + timedelta(days=2), datetime.min.time()))
-    return [(label, [slot for slot in slots if local_date(slot.starts_at) == day])
-            for label, day in (("Today", today), ("Tomorrow", today + timedelta(days=1)))]
+    days = ((_("Today"), today, _("No meals today.")),
+            (_("Tomorrow"), today + timedelta(days=1), _("No meals tomorrow.")))
+    return [(label, [slot for slot in slots if local_date(slot.starts_at) == day], empty)
+            for label, day, empty in days]
 
 

@@ -21,6 +21,7 @@ from careapp.booking.models import Booking, BookingStatus
 from careapp.booking.policies import policy_for
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import Forbidden, NotFound
+from careapp.core.i18n import gettext as _
 from careapp.notifications.models import Channel, Delivery, MessageTemplate, Notification, NotificationStatus, Topic
 from careapp.notifications.texts import Text, default_text, fill, language_of, values_for
 from careapp.partners.models import ServiceKind, Slot
@@ -215,9 +216,9 @@ def mark_read(notification_id: int, *, by: User, now: datetime) -> Notification:
     with write_transaction():
         notification = db.session.scalar(sa.select(Notification).where(Notification.id == notification_id))
         if notification is None:
-            raise NotFound("No such notification.")
+            raise NotFound(_("No such notification."))
         if not db.session.scalar(sa.select(sa.literal(True)).where(inbox_filter(by), Notification.id == notification.id)):
-            raise Forbidden("This notification is not yours.")
+            raise Forbidden(_("This notification is not yours."))
         if notification.read_at is None:
             notification.read_at = now
         return notification

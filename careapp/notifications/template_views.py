@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from careapp.core.clock import now
 from careapp.core.errors import CareappError
+from careapp.core.i18n import gettext as _, lazy_gettext as _l
 from careapp.notifications.models import LANGUAGES, Topic
 from careapp.notifications.template_forms import MessageTextForm
 from careapp.notifications.templates import (Wording, offered_kinds, partner_templates, preview, reset_template,
@@ -18,16 +19,29 @@ from careapp.partners.models import PartnerOrganisation, ServiceKind
 
 bp = Blueprint("messages", __name__)
 
-MANAGERS_ONLY = "Only this partner's manager may change its message texts."
+MANAGERS_ONLY = _l("Only this partner's manager may change its message texts.")
 TOPICS = {
-    Topic.reminder: "Reminder before a booked slot",
-    Topic.place_offered: "A place is offered to someone waiting",
-    Topic.waitlist_confirmed: "Booked from the waiting list",
-    Topic.slot_cancelled: "You cancelled a slot",
-    Topic.waitlist_closed: "The waiting list ended without a place",
-    Topic.kitchen_sheet: "Kitchen sheet to your staff when ordering closes",
+    Topic.reminder: _l("Reminder before a booked slot"),
+    Topic.place_offered: _l("A place is offered to someone waiting"),
+    Topic.waitlist_confirmed: _l("Booked from the waiting list"),
+    Topic.slot_cancelled: _l("You cancelled a slot"),
+    Topic.waitlist_closed: _l("The waiting list ended without a place"),
+    Topic.kitchen_sheet: _l("Kitchen sheet to your staff when ordering closes"),
 }
-LANGUAGE_NAMES = {"zh_CN": "Chinese (简体中文)", "en": "English"}
+LANGUAGE_NAMES = {"zh_CN": _l("Chinese (简体中文)"), "en": "English"}
+# What each placeholder becomes, in the manager's words (careapp.notifications.texts.PLACEHOLDERS names them).
+PLACEHOLDER_DESCRIPTIONS = {
+    "member": _l("the household member the booking is for"),
+    "service": _l("the service's name"),
+    "partner": _l("your organisation's name"),
+    "place": _l("the service point and its address"),
+    "date": _l("the day, in the reader's language (2026年12月2日 星期三 / Wednesday 2 December 2026)"),
+    "start": _l("the local start time (09:00)"),
+    "end": _l("the local end time (11:30)"),
+    "offer_expires": _l("when an offered place must be accepted by (day and time)"),
+    "details": _l("what the booking asks for: the meal's mode, transport"),
+    "sheet": _l("the kitchen sheet: portions by dish and by mode, diets, and who must not be missed"),
+}
 
 
 def _key(partner: PartnerOrganisation) -> tuple[ServiceKind, Topic, str]:
@@ -45,7 +59,8 @@ def _key(partner: PartnerOrganisation) -> tuple[ServiceKind, Topic, str]:
 def _page_context(partner: PartnerOrganisation, wording: Wording) -> dict:
     shown = preview(partner.id, wording.service_kind, wording.topic, wording.language, wording.subject,
                     wording.body, now=now())
-    return {"partner": partner, "wording": wording, "preview": shown, "placeholders": PLACEHOLDERS,
+    placeholders = {name: PLACEHOLDER_DESCRIPTIONS.get(name, description) for name, description in PLACEHOLDERS.items()}
+    return {"partner": partner, "wording": wording, "preview": shown, "placeholders": placeholders,
             "topics": TOPICS, "language_names": LANGUAGE_NAMES}
 
 
@@ -71,7 +86,8 @@ def edit(partner_id: int) -> ResponseReturnValue:
     def save() -> tuple[str, str]:
         save_template(partner.id, kind, topic, language, form.subject.data, form.body.data, by=acting_user(),
                       now=now())
-        return (f"Your wording of “{TOPICS[topic]}” ({LANGUAGE_NAMES[language]}) is saved.",
+        return (_("Your wording of “%(topic)s” (%(language)s) is saved.", topic=TOPICS[topic],
+                  language=LANGUAGE_NAMES[language]),
                 url_for("messages.edit", partner_id=partner.id, kind=kind.value, topic=topic.value,
                         language=language))
 
@@ -89,5 +105,6 @@ def reset(partner_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
     else:
-        flash(f"“{TOPICS[topic]}” ({LANGUAGE_NAMES[language]}) is back to careapp's wording.", "success")
+        flash(_("“%(topic)s” (%(language)s) is back to careapp's wording.", topic=TOPICS[topic],
+                language=LANGUAGE_NAMES[language]), "success")
     return redirect(target)

@@ -18,6 +18,7 @@ from careapp.booking.policies import policy_for
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Forbidden, RuleRefused
+from careapp.core.i18n import gettext as _, lazy_gettext as _l
 from careapp.core.timefmt import from_local, local_date
 from careapp.core.validation import CONTROL_CHARACTERS
 from careapp.households.models import RecipientKind
@@ -27,7 +28,8 @@ from careapp.notifications.texts import PLACEHOLDERS, Text, default_text, fill, 
 from careapp.partners.models import PartnerOrganisation, Service, ServiceKind, ServicePoint
 
 SUBJECT_MAX, BODY_MAX = 200, 2000
-FIELD_NAMES = {"subject": "subject", "body": "message"}  # as the page calls them
+# The refusal of a missing subject or message (as the page calls the body).
+REQUIRED = {"subject": _l("Please write the subject."), "body": _l("Please write the message.")}
 
 # The facts a preview is filled with (what a real notification carries, made up).
 SAMPLE_ELDER, SAMPLE_CHILD = "王秀英", "小明"
@@ -100,32 +102,37 @@ def checked_key(service_kind: ServiceKind | str, topic: Topic | str,
     try:
         kind = ServiceKind(service_kind)
     except ValueError:
-        raise BadInput(f"There is no service kind {str(service_kind)[:40]!r}.",
+        raise BadInput(_("There is no service kind %(kind)s.", kind=repr(str(service_kind)[:40])),
                        fields={"service_kind": "unknown"}) from None
     try:
         topic = Topic(topic)
     except ValueError:
-        raise BadInput(f"There is no message topic {str(topic)[:40]!r}.", fields={"topic": "unknown"}) from None
+        raise BadInput(_("There is no message topic %(topic)s.", topic=repr(str(topic)[:40])),
+                       fields={"topic": "unknown"}) from None
     if topic not in topics_for(kind):
         allowed = ", ".join(t.value for t in topics_for(kind))
-        raise BadInput(f"{kind.value} services send no {topic.value} message; their messages are {allowed}.",
+        raise BadInput(_("%(kind)s services send no %(topic)s message; their messages are %(allowed)s.",
+                         kind=kind.value, topic=topic.value, allowed=allowed),
                        fields={"topic": "not sent by this kind"})
     if language not in LANGUAGES:
-        raise BadInput(f"Messages are written in {' or '.join(LANGUAGES)}.", fields={"language": "unknown"})
+        raise BadInput(_("Messages are written in %(languages)s.", languages=" or ".join(LANGUAGES)),
+                       fields={"language": "unknown"})
     return kind, topic, language
 
 
 def _checked_text(value: str | None, field: str, longest: int) -> str:
     """Stripped, with one kind of line break (browsers send CRLF); counted as it is stored."""
     text = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    name = FIELD_NAMES[field]
     if not text:
-        raise BadInput(f"Please write the {name}.", fields={field: "required"})
+        raise BadInput(str(REQUIRED[field]), fields={field: "required"})
     if len(text) > longest:
-        raise BadInput(f"Please keep the {name} to {longest} characters (it has {len(text)}).",
-                       fields={field: f"at most {longest}"})
+        message = (_("Please keep the subject to %(longest)s characters (it has %(length)s).", longest=longest,
+                     length=len(text)) if field == "subject" else
+                   _("Please keep the message to %(longest)s characters (it has %(length)s).", longest=longest,
+                     length=len(text)))
+        raise BadInput(message, fields={field: f"at most {longest}"})
     if CONTROL_CHARACTERS.search(text):
-        raise BadInput("Please remove the control characters (such as NUL) from this.",
+        raise BadInput(_("Please remove the control characters (such as NUL) from this."),
                        fields={field: "control characters"})
     return text
 
@@ -134,21 +141,23 @@ def checked_wording(subject: str | None, body: str | None) -> Text:
     """The subject and body stripped, or BadInput naming the field at fault."""
     subject = _checked_text(subject, "subject", SUBJECT_MAX)
     if "\n" in subject:
-        raise BadInput("The subject is one line; please remove the line break.", fields={"subject": "one line"})
+        raise BadInput(_("The subject is one line; please remove the line break."), fields={"subject": "one line"})
     body = _checked_text(body, "body", BODY_MAX)
     unknown = {field: unknown_placeholders(text) for field, text in (("subject", subject), ("body", body))}
     unknown = {field: names for field, names in unknown.items() if names}
     if unknown:
         named = sorted({name for names in unknown.values() for name in names})
-        raise BadInput(f"careapp cannot fill in {', '.join('{' + name + '}' for name in named)}. "
-                       f"The placeholders you may use are {', '.join('{' + name + '}' for name in PLACEHOLDERS)}.",
+        raise BadInput(_("careapp cannot fill in %(unknown)s. The placeholders you may use are %(known)s.",
+                         unknown=", ".join("{" + name + "}" for name in named),
+                         known=", ".join("{" + name + "}" for name in PLACEHOLDERS)),
                        fields={field: "unknown placeholders: " + ", ".join(names) for field, names in unknown.items()})
     return Text(subject, body)
 
 
 def _check_offered(partner: PartnerOrganisation, kind: ServiceKind) -> None:
     if kind not in offered_kinds(partner.id):
-        raise RuleRefused(f"{partner.name} offers no {kind.value} service, so it sends no {kind.value} messages.",
+        raise RuleRefused(_("%(partner)s offers no %(kind)s service, so it sends no %(kind)s messages.",
+                            partner=partner.name, kind=kind.value),
                           code="kind_not_offered", fields={"service_kind": "not offered"})
 
 
@@ -156,7 +165,7 @@ def _partner_to_edit(partner_id: int, by: User, kind: ServiceKind) -> PartnerOrg
     # The partner's row is the one lock of its message texts: two managers saving at once take turns.
     partner = existing_partner(partner_id, lock=True)
     if not by.manages_partner(partner.id):
-        raise Forbidden("Only this partner's manager may change its message texts.")
+        raise Forbidden(_("Only this partner's manager may change its message texts."))
     _check_offered(partner, kind)
     return partner
 

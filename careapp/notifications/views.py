@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from careapp.accounts.models import PARTNER_ROLES, Role, User
 from careapp.core.clock import now
 from careapp.core.errors import BadInput, CareappError
+from careapp.core.i18n import gettext as _, lazy_gettext as _l, ngettext
 from careapp.notifications import outbox
 from careapp.notifications.models import Notification
 from careapp.notifications.texts import Text, language_of
@@ -26,7 +27,28 @@ from careapp.pages import PageForm, acting_user, flash_form_errors, optional_int
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 PAGE_SIZE = 50
-BAD_BEFORE = "This link to older messages is not valid. Open Messages again to see the newest ones."
+BAD_BEFORE = _l("This link to older messages is not valid. Open Messages again to see the newest ones.")
+# Why a message was not sent by e-mail or SMS, as careapp.notifications.outbox, reminders and meals.notices
+# record it (in English, like a code), in the reader's words.
+SKIP_REASONS = {
+    "the slot had already started": _l("the slot had already started"),
+    "the meal had already started": _l("the meal had already started"),
+    "the offer is no longer open": _l("the offer is no longer open"),
+    "booked after this reminder was due": _l("booked after this reminder was due"),
+    "a later reminder replaces it": _l("a later reminder replaces it"),
+    "the booking is waitlisted": _l("the booking is waitlisted"),
+    "the booking is offered": _l("the booking is offered"),
+    "the booking is confirmed": _l("the booking is confirmed"),
+    "the booking is cancelled": _l("the booking is cancelled"),
+    "the booking is checked_in": _l("the booking is checked_in"),
+    "the booking is checked_out": _l("the booking is checked_out"),
+    "the booking is no_show": _l("the booking is no_show"),
+}
+
+
+def skip_reason_text(reason: str | None) -> str:
+    """A recorded skip reason in the reader's language (one careapp does not know stays as it was written)."""
+    return str(SKIP_REASONS.get(reason or "", reason or ""))
 
 
 class ReadForm(PageForm):
@@ -34,7 +56,7 @@ class ReadForm(PageForm):
 
 
 class LanguageForm(PageForm):
-    language = SelectField("Messages in", choices=options([("zh_CN", "中文"), ("en", "English")]),
+    language = SelectField(_l("Messages in"), choices=options([("zh_CN", "中文"), ("en", "English")]),
                            validators=[InputRequired()])
 
 
@@ -91,7 +113,8 @@ def inbox() -> ResponseReturnValue:
     language = language_of(user.language)
     return render("notifications/inbox.html", messages=[Message.of(row, text) for row, text in outbox.worded(rows[:PAGE_SIZE], language)],
                   older=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None, before=before,
-                  reads_messages=reads_messages(user), language_form=LanguageForm(language=user.language), text_lang="zh-CN" if language == "zh_CN" else "en")
+                  reads_messages=reads_messages(user), language_form=LanguageForm(language=user.language),
+                  text_lang="zh-CN" if language == "zh_CN" else "en", skip_reason_text=skip_reason_text)
 
 
 def older_than(raw: str | None) -> int | None:
@@ -117,7 +140,7 @@ def mark_read(notification_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)  # another's (403) or none (404): the error page
     else:
-        flash("The message is marked as read.", "success")
+        flash(_("The message is marked as read."), "success")
     return _back_to_inbox(notification_id)
 
 
@@ -128,9 +151,9 @@ def mark_all_read() -> Response:
         return _back_to_inbox()
     marked = outbox.mark_all_read(by=acting_user(), now=now())
     if marked:
-        flash(f"{marked} message{'s are' if marked > 1 else ' is'} marked as read.", "success")
+        flash(ngettext("%(num)d message is marked as read.", "%(num)d messages are marked as read.", marked), "success")
     else:
-        flash("There were no unread messages.", "info")
+        flash(_("There were no unread messages."), "info")
     return _back_to_inbox()
 
 

@@ -5,54 +5,55 @@ from wtforms import IntegerField, SelectField, StringField, SubmitField, TelFiel
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from careapp.accounts.forms import PHONE, confirm_password_field, login_field, new_password_field
+from careapp.core.i18n import lazy_gettext as _l
 from careapp.pages import LABELS, PageForm, options
 from careapp.partners.admin_services import (DESCRIPTION_MAX, MAX_SEATS, NAME_MAX, PHONE_MAX, REASON_MAX,
                                              ROOM_NAME_MAX, ROOM_PURPOSE_MAX)
 
 
 def kind_field() -> SelectField:
-    return SelectField("Kind of organisation",
+    return SelectField(_l("Kind of organisation"),
                        choices=options((kind.value, label) for kind, label in LABELS["partner_kind"].items()),
-                       validators=[InputRequired("Please choose the kind.")])
+                       validators=[InputRequired(_l("Please choose the kind."))])
 
 
 class PartnerRegistrationForm(PageForm):
-    name = StringField("Name of the organisation", [InputRequired("Please give the organisation's name."),
-                                                    Length(max=NAME_MAX)],
-                       description="The full registered name, for example 普康养老服务中心.")
+    name = StringField(_l("Name of the organisation"), [InputRequired(_l("Please give the organisation's name.")),
+                                                        Length(max=NAME_MAX)],
+                       description=_l("The full registered name, for example 普康养老服务中心."))
     kind = kind_field()
-    phone = TelField("Phone", [InputRequired("Please give a phone number families and staff can call."),
-                               PHONE, Length(max=PHONE_MAX)])
-    description = TextAreaField("What you offer (optional)", [Optional(), Length(max=DESCRIPTION_MAX)])
-    manager_name = StringField("Your name", [InputRequired("Please give your name."), Length(max=100)],
-                               description="You will manage the organisation's services and staff in careapp.")
-    login = login_field("Your mobile number or e-mail")
+    phone = TelField(_l("Phone"), [InputRequired(_l("Please give a phone number families and staff can call.")),
+                                   PHONE, Length(max=PHONE_MAX)])
+    description = TextAreaField(_l("What you offer (optional)"), [Optional(), Length(max=DESCRIPTION_MAX)])
+    manager_name = StringField(_l("Your name"), [InputRequired(_l("Please give your name.")), Length(max=100)],
+                               description=_l("You will manage the organisation's services and staff in careapp."))
+    login = login_field(_l("Your mobile number or e-mail"))
     password = new_password_field()
     confirm = confirm_password_field()
-    submit = SubmitField("Register the organisation")
+    submit = SubmitField(_l("Register the organisation"))
 
 
 class PartnerProfileForm(PageForm):
-    name = StringField("Name of the organisation", [InputRequired("Please give the organisation's name."),
-                                                    Length(max=NAME_MAX)])
-    phone = TelField("Phone (optional)", [Optional(), PHONE, Length(max=PHONE_MAX)])
-    description = TextAreaField("What you offer (optional)", [Optional(), Length(max=DESCRIPTION_MAX)])
-    submit = SubmitField("Save the profile")
+    name = StringField(_l("Name of the organisation"), [InputRequired(_l("Please give the organisation's name.")),
+                                                        Length(max=NAME_MAX)])
+    phone = TelField(_l("Phone (optional)"), [Optional(), PHONE, Length(max=PHONE_MAX)])
+    description = TextAreaField(_l("What you offer (optional)"), [Optional(), Length(max=DESCRIPTION_MAX)])
+    submit = SubmitField(_l("Save the profile"))
 
 
 class DeclineForm(PageForm):
-    reason = TextAreaField("Why is it declined?", [InputRequired("Please say why, so the partner knows what to "
-                                                                 "put right."), Length(max=REASON_MAX)],
-                           description="The partner's manager sees this.")
-    submit = SubmitField("Decline the registration")
+    reason = TextAreaField(_l("Why is it declined?"), [InputRequired(_l("Please say why, so the partner knows what to "
+                                                                       "put right.")), Length(max=REASON_MAX)],
+                           description=_l("The partner's manager sees this."))
+    submit = SubmitField(_l("Decline the registration"))
 
 
 class RoomForm(PageForm):
-    name = StringField("Name of the room", [InputRequired("Please give the room a name."),
-                                            Length(max=ROOM_NAME_MAX)],
-                       description="For example 餐厅 (dining area) or 阅览室 (reading area).")
-    purpose = StringField("Used for (optional)", [Optional(), Length(max=ROOM_PURPOSE_MAX)])
-    seats = IntegerField("Seats (optional)", [Optional(), NumberRange(0, MAX_SEATS,
-                                                                      f"A whole number from 0 to {MAX_SEATS}.")])
-    submit = SubmitField("Save the room")
+    name = StringField(_l("Name of the room"), [InputRequired(_l("Please give the room a name.")),
+                                                Length(max=ROOM_NAME_MAX)],
+                       description=_l("For example 餐厅 (dining area) or 阅览室 (reading area)."))
+    purpose = StringField(_l("Used for (optional)"), [Optional(), Length(max=ROOM_PURPOSE_MAX)])
+    seats = IntegerField(_l("Seats (optional)"),
+                         [Optional(), NumberRange(0, MAX_SEATS, _l("A whole number from %(min)s to %(max)s."))])
+    submit = SubmitField(_l("Save the room"))
 

@@ -13,6 +13,7 @@ from careapp.childcare.staffing import restaff_for_user
 from careapp.core import audit
 from careapp.core.db import db, lock_for_update, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.i18n import gettext as _
 from careapp.core.validation import require_name
 from careapp.partners.models import (
     PartnerKind,
@@ -36,14 +37,16 @@ def _text(value: str | None, field: str, longest: int) -> str | None:
     """Optional text, stripped; empty is None; too long is refused beside its field."""
     value = (value or "").strip()
     if len(value) > longest:
-        raise BadInput(f"Please keep this to {longest} characters.", fields={field: f"at most {longest}"})
+        raise BadInput(_("Please keep this to %(most)s characters.", most=longest),
+                       fields={field: f"at most {longest}"})
     return value or None
 
 
 def _name(value: str | None, longest: int, field: str = "name") -> str:
     name = require_name(value, field)
     if len(name) > longest:
-        raise BadInput(f"Please keep the name to {longest} characters.", fields={field: f"at most {longest}"})
+        raise BadInput(_("Please keep the name to %(most)s characters.", most=longest),
+                       fields={field: f"at most {longest}"})
     return name
 
 
@@ -53,8 +56,8 @@ def _check_name_free(name: str, *, except_id: int | None = None) -> None:
     if except_id is not None:
         stmt = stmt.where(PartnerOrganisation.id != except_id)
     if db.session.scalar(stmt) is not None:
-        raise Conflict(f"A partner called {name} is already registered. If it is yours, ask its manager for an "
-                       "account; otherwise please use your organisation's full name.",
+        raise Conflict(_("A partner called %(name)s is already registered. If it is yours, ask its manager for an "
+                         "account; otherwise please use your organisation's full name.", name=name),
                        code="duplicate_name", fields={"name": "taken"})
 
 
@@ -63,7 +66,7 @@ def existing_partner(partner_id: int, *, lock: bool = False) -> PartnerOrganisat
     partner = lock_for_update(PartnerOrganisation, partner_id) if lock else db.session.get(PartnerOrganisation,
                                                                                           partner_id)
     if partner is None:
-        raise NotFound("No such partner.")
+        raise NotFound(_("No such partner."))
     return partner
 
 
@@ -116,7 +119,7 @@ def register_partner(*, name: str, kind: PartnerKind, manager_name: str, login: 
             manager = new_user(login=login, password=password, role=Role.partner_manager, name=manager_name,
                                now=now, email=email, partner_id=partner.id)
         except IntegrityError:  # a twin registration committed between our check and our insert
-            raise Conflict("That name or login was registered a moment ago; please check and try again.",
+            raise Conflict(_("That name or login was registered a moment ago; please check and try again."),
                            code="duplicate_name", fields={"name": "taken"}) from None
         audit.record("partner.registered", partner, actor=manager, now=now, after=profile_of(partner))
         audit.record("user.created", manager, actor=manager, now=now,
@@ -127,11 +130,11 @@ def register_partner(*, name: str, kind: PartnerKind, manager_name: str, login: 
 def approve_partner(partner_id: int, *, by: User, now: datetime) -> PartnerOrganisation:
     """Community staff approve a registered partner: from now on it may publish slots."""
     if not by.is_district:
-        raise Forbidden("Only community staff and admins approve partners.")
+        raise Forbidden(_("Only community staff and admins approve partners."))
     with write_transaction():
         partner = existing_partner(partner_id, lock=True)
         if partner.approved:
-            raise Conflict(f"{partner.name} is already approved.", code="already_approved")
+            raise Conflict(_("%(name)s is already approved.", name=partner.name), code="already_approved")
         before = profile_of(partner)
         partner.approved, partner.approved_at, partner.approved_by_id = True, now, by.id
         partner.declined_at = partner.decline_reason = None
@@ -142,14 +145,14 @@ def approve_partner(partner_id: int, *, by: User, now: datetime) -> PartnerOrgan
 def decline_partner(partner_id: int, *, reason: str, by: User, now: datetime) -> PartnerOrganisation:
     """Community staff decline a registration, saying why; the partner sees the reason and may be approved later."""
     if not by.is_district:
-        raise Forbidden("Only community staff and admins decline partners.")
+        raise Forbidden(_("Only community staff and admins decline partners."))
     reason = _text(reason, "reason", REASON_MAX)
     if reason is None:
-        raise BadInput("Please say why, so the partner knows what to put right.", fields={"reason": "required"})
+        raise BadInput(_("Please say why, so the partner knows what to put right."), fields={"reason": "required"})
     with write_transaction():
         partner = existing_partner(partner_id, lock=True)
         if partner.approved:
-            raise Conflict(f"{partner.name} is already approved; it cannot be declined now.",
+            raise Conflict(_("%(name)s is already approved; it cannot be declined now.", name=partner.name),
                            code="already_approved")
         before = profile_of(partner)
         partner.declined_at, partner.decline_reason = now, reason
@@ -164,7 +167,7 @@ def update_profile(partner_id: int, *, by: User, now: datetime, **changes: str |
     stay as they are."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
-        raise BadInput("Only the name, phone and description can be changed here.",
+        raise BadInput(_("Only the name, phone and description can be changed here."),
                        fields={field: "not changeable" for field in sorted(unknown)})
     checked: dict[str, str | None] = {}
     if "name" in changes:
@@ -176,7 +179,7 @@ def update_profile(partner_id: int, *, by: User, now: datetime, **changes: str |
     with write_transaction():
         partner = existing_partner(partner_id, lock=True)
         if not can_set_up_partner(by, partner.id):
-            raise Forbidden("Only this partner's manager or community staff may change its profile.")
+            raise Forbidden(_("Only this partner's manager or community staff may change its profile."))
         if "name" in checked:
             _check_name_free(checked["name"], except_id=partner.id)
         before = profile_of(partner)
@@ -190,7 +193,8 @@ def update_profile(partner_id: int, *, by: User, now: datetime, **changes: str |
 
 def _room_values(name: str | None, purpose: str | None, seats: int | None) -> dict:
     if seats is not None and not 0 <= seats <= MAX_SEATS:
-        raise BadInput(f"Seats are a whole number from 0 to {MAX_SEATS}.", fields={"seats": f"0-{MAX_SEATS}"})
+        raise BadInput(_("Seats are a whole number from 0 to %(most)s.", most=MAX_SEATS),
+                       fields={"seats": f"0-{MAX_SEATS}"})
     return {"name": _name(name, ROOM_NAME_MAX), "purpose": _text(purpose, "purpose", ROOM_PURPOSE_MAX),
             "seats": seats}
 
@@ -200,16 +204,16 @@ def _check_room_name_free(point_id: int, name: str, *, except_id: int | None = N
     if except_id is not None:
         stmt = stmt.where(Room.id != except_id)
     if db.session.scalar(stmt) is not None:
-        raise Conflict(f"This service point already has a room called {name}.", code="duplicate_name",
+        raise Conflict(_("This service point already has a room called %(name)s.", name=name), code="duplicate_name",
                        fields={"name": "taken"})
 
 
 def _point_to_set_up(point_id: int, by: User) -> ServicePoint:
     point = db.session.get(ServicePoint, point_id)
     if point is None:
-        raise NotFound("No such service point.")
+        raise NotFound(_("No such service point."))
     if not can_set_up_partner(by, point.partner_id):
-        raise Forbidden("Only this partner's manager or community staff may change its rooms.")
+        raise Forbidden(_("Only this partner's manager or community staff may change its rooms."))
     # Lock the partner: one lock for every change to a partner's rooms, so twin names are caught.
     lock_for_update(PartnerOrganisation, point.partner_id)
     return point
@@ -218,7 +222,7 @@ def _point_to_set_up(point_id: int, by: User) -> ServicePoint:
 def _room_to_set_up(room_id: int, by: User) -> Room:
     room = db.session.get(Room, room_id)
     if room is None:
-        raise NotFound("No such room.")
+        raise NotFound(_("No such room."))
     _point_to_set_up(room.service_point_id, by)
     return room
 
@@ -240,7 +244,7 @@ def update_room(room_id: int, *, by: User, now: datetime, **changes) -> Room:
     """Change a room's name, purpose or seats; fields not given stay as they are."""
     unknown = set(changes) - set(ROOM_FIELDS)
     if unknown:
-        raise BadInput("A room has a name, a purpose and seats.",
+        raise BadInput(_("A room has a name, a purpose and seats."),
                        fields={field: "not changeable" for field in sorted(unknown)})
     with write_transaction():
         room = _room_to_set_up(room_id, by)
@@ -261,8 +265,9 @@ def remove_room(room_id: int, *, by: User, now: datetime) -> Room:
         users = list(db.session.scalars(sa.select(Service.name).where(Service.room_id == room.id)
                                         .order_by(Service.name)))
         if users:
-            raise RuleRefused(f"{room.name} is used by {', '.join(users)}. Move that service to another room "
-                              "first.", code="room_in_use", fields={"room": "in use"})
+            raise RuleRefused(_("%(room)s is used by %(services)s. Move that service to another room first.",
+                                room=room.name, services=", ".join(users)),
+                              code="room_in_use", fields={"room": "in use"})
         audit.record("room.removed", room, actor=by, now=now, before=room.as_dict())
         db.session.delete(room)
         return room
@@ -276,15 +281,16 @@ def set_account_active(user_id: int, active: bool, *, by: User, now: datetime) -
     with write_transaction():
         account = lock_for_update(User, user_id)
         if account is None:
-            raise NotFound("No such account.")
+            raise NotFound(_("No such account."))
         if account.role not in PARTNER_ROLES or not can_manage_accounts(by, account.partner_id):
-            raise Forbidden("Only this partner's manager or community staff may switch its accounts off or on.")
+            raise Forbidden(_("Only this partner's manager or community staff may switch its accounts off or on."))
         if account.id == by.id:
-            raise RuleRefused("You cannot switch off your own account. Ask community staff or another manager.",
+            raise RuleRefused(_("You cannot switch off your own account. Ask community staff or another manager."),
                               code="own_account")
         if account.active == active:
-            state = "active" if active else "switched off"
-            raise Conflict(f"{account.name}'s account is already {state}.", code="wrong_state")
+            message = (_("%(name)s's account is already active.", name=account.name) if active
+                       else _("%(name)s's account is already switched off.", name=account.name))
+            raise Conflict(message, code="wrong_state")
         account.active = active
         if not active:
             db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == account.id,

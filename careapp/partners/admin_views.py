@@ -11,6 +11,8 @@ from careapp.accounts.views import start_page
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import CareappError
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
 from careapp.extensions import limiter
 from careapp.pages import acting_user, form_page, render, require, show_refusal
 from careapp.partners.admin_forms import DeclineForm, PartnerProfileForm, PartnerRegistrationForm, RoomForm
@@ -22,8 +24,8 @@ from careapp.partners.models import PartnerKind, PartnerOrganisation, Room, Serv
 
 bp = Blueprint("partner_admin", __name__, url_prefix=None)
 
-DISTRICT_ONLY = "Only community staff approve partners."
-SET_UP_ONLY = "Only this partner's manager or community staff may change this."
+DISTRICT_ONLY = _l("Only community staff approve partners.")
+SET_UP_ONLY = _l("Only this partner's manager or community staff may change this.")
 
 
 def _dashboard(partner_id: int) -> str:
@@ -48,8 +50,8 @@ def register() -> ResponseReturnValue:
     except CareappError as error:
         return render("partner_admin/register.html", show_refusal(error, form), form=form)
     login_user(manager)
-    flash(f"{manager.partner.name} is registered. Community staff will review it; until they approve it you can "
-          "add service points, rooms and services, but not publish slots.", "success")
+    flash(_("%(name)s is registered. Community staff will review it; until they approve it you can add service "
+            "points, rooms and services, but not publish slots.", name=manager.partner.name), "success")
     return redirect(_dashboard(manager.partner_id))
 
 
@@ -85,7 +87,7 @@ def approve(partner_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
         return redirect(url_for("partner_admin.review", partner_id=partner.id))
-    flash(f"{partner.name} is approved. It can now publish slots.", "success")
+    flash(_("%(name)s is approved. It can now publish slots.", name=partner.name), "success")
     return redirect(url_for("community.overview"))
 
 
@@ -101,7 +103,7 @@ def decline(partner_id: int) -> ResponseReturnValue:
         decline_partner(partner.id, reason=form.reason.data, by=acting_user(), now=now())
     except CareappError as error:
         return _review_page(partner.id, form, show_refusal(error, form))
-    flash(f"{partner.name} is declined; its manager sees your reason.", "success")
+    flash(_("%(name)s is declined; its manager sees your reason.", name=partner.name), "success")
     return redirect(url_for("community.overview"))
 
 
@@ -118,7 +120,7 @@ def profile(partner_id: int) -> ResponseReturnValue:
     def save() -> tuple[str, str]:
         update_profile(partner.id, by=user, now=now(), name=form.name.data, phone=form.phone.data,
                        description=form.description.data)
-        return "The profile is saved.", _dashboard(partner.id)
+        return _("The profile is saved."), _dashboard(partner.id)
 
     return form_page(form, "partner_admin/profile.html", save, partner=partner)
 
@@ -136,7 +138,8 @@ def new_room(point_id: int) -> ResponseReturnValue:
     def add() -> tuple[str, str]:
         room = add_room(point.id, name=form.name.data, purpose=form.purpose.data, seats=form.seats.data, by=user,
                         now=now())
-        return f"The room {room.name} is added to {point.name}.", _dashboard(point.partner_id)
+        return _("The room %(room)s is added to %(point)s.", room=room.name, point=point.name), \
+            _dashboard(point.partner_id)
 
     return form_page(form, "partner_admin/room_form.html", add, point=point, room=None)
 
@@ -153,7 +156,7 @@ def edit_room(room_id: int) -> ResponseReturnValue:
     def save() -> tuple[str, str]:
         update_room(room.id, name=form.name.data, purpose=form.purpose.data, seats=form.seats.data, by=user,
                     now=now())
-        return "The room is saved.", _dashboard(point.partner_id)
+        return _("The room is saved."), _dashboard(point.partner_id)
 
     return form_page(form, "partner_admin/room_form.html", save, point=point, room=room)
 
@@ -169,7 +172,7 @@ def delete_room(room_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
     else:
-        flash(f"The room {name} is removed.", "success")
+        flash(_("The room %(name)s is removed.", name=name), "success")
     return redirect(_dashboard(partner_id))
 
 
@@ -179,21 +182,21 @@ def delete_room(room_id: int) -> Response:
 @login_required
 def staff(partner_id: int) -> ResponseReturnValue:
     partner = db.get_or_404(PartnerOrganisation, partner_id)
-    require(can_manage_accounts(acting_user(), partner.id), "Only this partner's manager sees its accounts.")
+    require(can_manage_accounts(acting_user(), partner.id), _("Only this partner's manager sees its accounts."))
     return render("partner_admin/staff.html", partner=partner, accounts=partner_accounts(partner.id))
 
 
 def _switch(user_id: int, active: bool) -> Response:
     account = db.get_or_404(User, user_id)
     require(account.role in PARTNER_ROLES and can_manage_accounts(acting_user(), account.partner_id),
-            "Only this partner's manager may switch its accounts off or on.")
+            _("Only this partner's manager may switch its accounts off or on."))
     try:
         set_account_active(account.id, active, by=acting_user(), now=now())
     except CareappError as error:
         show_refusal(error)
     else:
-        flash(f"{account.name} can log in again." if active else f"{account.name} can no longer log in.",
-              "success")
+        flash(_("%(name)s can log in again.", name=account.name) if active
+              else _("%(name)s can no longer log in.", name=account.name), "success")
     return redirect(url_for("partner_admin.staff", partner_id=account.partner_id))
 
 

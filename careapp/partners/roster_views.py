@@ -12,6 +12,9 @@ from careapp.core.clock import now
 from careapp.core.exports import csv_response
 from careapp.core.db import db
 from careapp.core.errors import CareappError
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
+from careapp.core.i18n import short_date
 from careapp.core.timefmt import format_local, local_date
 from careapp.households.models import NEED_FIELDS
 from careapp.pages import LABELS, acting_user, flash_form_errors, form_page, render, require, show_refusal
@@ -21,8 +24,8 @@ from careapp.partners.roster_forms import AssignForm, DayForm, ShiftForm, Volunt
 
 bp = Blueprint("rosters", __name__, url_prefix="/partners")
 
-NOT_YOUR_PARTNER = "This belongs to another partner."
-MANAGERS_ONLY = "Only this partner's manager may plan its shifts."
+NOT_YOUR_PARTNER = _l("This belongs to another partner.")
+MANAGERS_ONLY = _l("Only this partner's manager may plan its shifts.")
 # Spreadsheet programs run a cell that starts with one of these as a formula.
 
 
@@ -44,13 +47,13 @@ def dashboard_helpers() -> dict:
 
 def _viewable_point(point_id: int) -> ServicePoint:
     point = db.get_or_404(ServicePoint, point_id)
-    require(acting_user().can_view_partner_rosters(point.partner_id), NOT_YOUR_PARTNER)
+    require(acting_user().can_view_partner_rosters(point.partner_id), str(NOT_YOUR_PARTNER))
     return point
 
 
 def _managed_shift(shift_id: int) -> Shift:
     shift = db.get_or_404(Shift, shift_id)
-    require(acting_user().manages_partner(shift.service_point.partner_id), MANAGERS_ONLY)
+    require(acting_user().manages_partner(shift.service_point.partner_id), str(MANAGERS_ONLY))
     return shift
 
 
@@ -101,30 +104,32 @@ def day_roster_csv(point_id: int) -> ResponseReturnValue:
 
 
 def _csv_rows(roster: roster_queries.DayRoster, *, shows_needs: bool) -> list[list[str]]:
-    need_columns = [LABELS["need"][name] for name in NEED_FIELDS] + ["May be collected by"] if shows_needs else []
-    rows = [["Part", "Time", "Service or shift", "Name", "Age", "Status", "In", "Out", *need_columns]]
+    need_columns = [str(LABELS["need"][name]) for name in NEED_FIELDS] + [_("May be collected by")] if shows_needs \
+        else []
+    rows = [[_("Part"), _("Time"), _("Service or shift"), _("Name"), _("Age"), _("Status"), _("In"), _("Out"),
+             *need_columns]]
     for slot_roster in roster.slots:
         slot, service = slot_roster.row.slot, slot_roster.row.service
         times = f"{format_local(slot.starts_at, '%H:%M')}-{format_local(slot.ends_at, '%H:%M')}"
         for view in slot_roster.people:
             booking, person = view.booking, view.booking.recipient
-            status = LABELS["booking_status"][booking.status]
+            status = str(LABELS["booking_status"][booking.status])
             if view.waitlist_position is not None:
                 status = f"{status} ({view.waitlist_position})"
-            row = ["Coming", times, service.name, person.name, _age(person, roster.day), status,
+            row = [_("Coming"), times, service.name, person.name, _age(person, roster.day), status,
                    format_local(booking.checked_in_at, "%H:%M"), format_local(booking.checked_out_at, "%H:%M")]
             if shows_needs:
                 adults = roster.adults.get(person.id, [])
                 row += [person.needs[name] or "" for name in NEED_FIELDS]
-                row.append("; ".join(f"{a.name} ({a.relation})" for a in adults))
+                row.append("; ".join(_("%(name)s (%(relation)s)", name=a.name, relation=a.relation) for a in adults))
             rows.append(row)
     for view in roster.shifts:
         shift = view.shift
         times = f"{shift.start_time:%H:%M}-{shift.end_time:%H:%M}"
-        flag = f"BELOW MINIMUM: needs {shift.min_people}" if view.below_minimum else ""
-        names = view.names or ["(nobody yet)"]
+        flag = _("BELOW MINIMUM: needs %(fewest)s", fewest=shift.min_people) if view.below_minimum else ""
+        names = view.names or [_("(nobody yet)")]
         for name in names:
-            rows.append(["Working", times, shift.title, name, "", LABELS["shift_role"][shift.role], flag, "",
+            rows.append([_("Working"), times, shift.title, name, "", str(LABELS["shift_role"][shift.role]), flag, "",
                          *([""] * len(need_columns))])
     return rows
 
@@ -132,8 +137,8 @@ def _csv_rows(roster: roster_queries.DayRoster, *, shows_needs: bool) -> list[li
 def _age(person, day: date) -> str:
     years = person.age_on(day)
     if person.kind.value == "child" and years < 3:
-        return f"{person.age_in_months_on(day)} months"
-    return f"{years} years"
+        return _("%(months)s months", months=person.age_in_months_on(day))
+    return _("%(years)s years", years=years)
 
 
 # --- shifts ---
@@ -151,7 +156,7 @@ def point_shifts(point_id: int) -> ResponseReturnValue:
         try:
             first = date.fromisoformat(asked)
         except ValueError:
-            flash("Please give the week as a date, e.g. 2026-12-07.", "error")
+            flash(_("Please give the week as a date, e.g. 2026-12-07."), "error")
         if not 1900 < first.year < 2100:
             first = local_date(now())
     monday, sunday = roster_queries.week_of(first)
@@ -164,12 +169,12 @@ def point_shifts(point_id: int) -> ResponseReturnValue:
                    people=roster_queries.rosterable_people(point.partner_id) if manages else ([], []),
                    today=local_date(now()))
     if request.method == "POST":
-        require(manages, MANAGERS_ONLY)
+        require(manages, str(MANAGERS_ONLY))
 
     def create() -> tuple[str, str]:
         shift = shifts.create_shift(point_id=point.id, by=user, now=now(), **form.values())
-        return (f"The shift {shift.title} on {shift.day} is planned. Now add the people who work it.",
-                _week_url(shift))
+        return (_("The shift %(title)s on %(day)s is planned. Now add the people who work it.", title=shift.title,
+                  day=short_date(shift.day)), _week_url(shift))
 
     return form_page(form, "rosters/shifts.html", create, **context)
 
@@ -186,7 +191,7 @@ def edit_shift(shift_id: int) -> ResponseReturnValue:
 
     def change() -> tuple[str, str]:
         changed = shifts.update_shift(shift.id, by=acting_user(), now=now(), **form.values())
-        return f"The shift {changed.title} is changed.", _week_url(changed)
+        return _("The shift %(title)s is changed.", title=changed.title), _week_url(changed)
 
     return form_page(form, "rosters/shift_form.html", change, shift=shift, point=point)
 
@@ -210,7 +215,7 @@ def delete_shift(shift_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
         return redirect(target)
-    flash(f"The shift {title} is deleted.", "success")
+    flash(_("The shift %(title)s is deleted.", title=title), "success")
     return redirect(target)
 
 
@@ -228,7 +233,8 @@ def assign(shift_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
     else:
-        flash(f"{roster_queries.person_name(assignment)} is on the shift {shift.title}.", "success")
+        flash(_("%(person)s is on the shift %(title)s.", person=roster_queries.person_name(assignment),
+                title=shift.title), "success")
     return redirect(_week_url(shift))
 
 
@@ -241,7 +247,8 @@ def unassign(shift_id: int, assignment_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
     else:
-        flash(f"{roster_queries.person_name(assignment)} is off the shift {shift.title}.", "success")
+        flash(_("%(person)s is off the shift %(title)s.", person=roster_queries.person_name(assignment),
+                title=shift.title), "success")
     return redirect(_week_url(shift))
 
 
@@ -252,14 +259,14 @@ def unassign(shift_id: int, assignment_id: int) -> Response:
 def volunteers(partner_id: int) -> ResponseReturnValue:
     partner = db.get_or_404(PartnerOrganisation, partner_id)
     user: User = acting_user()
-    require(user.manages_partner(partner.id), "Only this partner's manager may see and add its volunteers.")
+    require(user.manages_partner(partner.id), _("Only this partner's manager may see and add its volunteers."))
     form = VolunteerForm()
 
     def add() -> tuple[str, str]:
         volunteer = shifts.add_volunteer(partner_id=partner.id, name=form.name.data, phone=form.phone.data,
                                          by=user, now=now())
-        return (f"{volunteer.name} is added; put them on volunteer shifts from a service point's shifts page.",
-                url_for("rosters.volunteers", partner_id=partner.id))
+        return (_("%(name)s is added; put them on volunteer shifts from a service point's shifts page.",
+                  name=volunteer.name), url_for("rosters.volunteers", partner_id=partner.id))
 
     return form_page(form, "rosters/volunteers.html", add, partner=partner,
                      volunteers=roster_queries.partner_volunteers(partner.id, active_only=False))

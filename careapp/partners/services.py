@@ -14,6 +14,8 @@ from careapp.childcare.staffing import staffed_places_for
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
 from careapp.core.timefmt import from_local, local_date
 from careapp.core.validation import check_coordinates, require_name
 from careapp.enrolments.services import book_enrolments
@@ -48,15 +50,22 @@ SETTINGS_FOR_KINDS: dict[str, frozenset[ServiceKind]] = {
     "class_size": frozenset({ServiceKind.childcare}),
     "children_per_staff": frozenset({ServiceKind.childcare}),
 }
-SETTING_NAMES = {"session_length": "The session length", "lunch_included": "Lunch included",
-                 "transport": "Transport (接送)", "meal": "The meal", "price_fen": "The meal price",
-                 "delivery_radius_m": "The delivery radius", "child_class": "The class",
-                 "class_size": "The class size", "children_per_staff": "Children per staff member"}
-KIND_NAMES = {ServiceKind.daycare: "day care", ServiceKind.meal: "meal help", ServiceKind.childcare: "childcare",
-              ServiceKind.activity: "activities"}
+SETTING_NAMES = {"session_length": _l("The session length"), "lunch_included": _l("Lunch included"),
+                 "transport": _l("Transport (接送)"), "meal": _l("The meal"), "price_fen": _l("The meal price"),
+                 "delivery_radius_m": _l("The delivery radius"), "child_class": _l("The class"),
+                 "class_size": _l("The class size"), "children_per_staff": _l("Children per staff member")}
+KIND_NAMES = {ServiceKind.daycare: _l("day care"), ServiceKind.meal: _l("meal help"),
+              ServiceKind.childcare: _l("childcare"), ServiceKind.activity: _l("activities")}
 # DOMAIN.md: day care runs half or full days; childcare also occasional care (临时托) and after school.
 SESSION_LENGTHS = {ServiceKind.daycare: (SessionLength.half_day, SessionLength.full_day),
                    ServiceKind.childcare: tuple(SessionLength), ServiceKind.meal: (), ServiceKind.activity: ()}
+# The refusal of another session length, one sentence per kind (the codes in English, plain words in Chinese).
+SESSIONS_REFUSED = {
+    ServiceKind.daycare: _l("Day care sessions are half_day, full_day."),
+    ServiceKind.childcare: _l("Childcare sessions are half_day, full_day, occasional, after_school."),
+    ServiceKind.meal: _l("Meal help has no sessions."),
+    ServiceKind.activity: _l("Activities have no sessions."),
+}
 # Bounds that catch slips of the keyboard: ¥1,000 a meal, 10 km of delivery, a class of 60, 1 adult per 30.
 MAX_MEAL_PRICE_FEN = 100_000
 SETTING_BOUNDS = {"price_fen": (0, MAX_MEAL_PRICE_FEN), "delivery_radius_m": (0, 10_000), "class_size": (1, 60),
@@ -68,25 +77,25 @@ SETTING_BOUNDS = {"price_fen": (0, MAX_MEAL_PRICE_FEN), "delivery_radius_m": (0,
 def _existing_partner(partner_id: int) -> PartnerOrganisation:
     partner = db.session.get(PartnerOrganisation, partner_id)
     if partner is None:
-        raise NotFound("No such partner.")
+        raise NotFound(_("No such partner."))
     return partner
 
 
 def _managed_partner(partner_id: int, by: User) -> PartnerOrganisation:
     partner = _existing_partner(partner_id)
     if not by.manages_partner(partner_id):
-        raise Forbidden("Only this partner's manager or an admin may do that.")
+        raise Forbidden(_("Only this partner's manager or an admin may do that."))
     return partner
 
 
 def create_partner(*, name: str, kind: PartnerKind, by: User, now: datetime, phone: str | None = None) -> PartnerOrganisation:
     """Community staff and admins add a partner; added this way it is approved at once."""
     if not by.is_district:
-        raise Forbidden("Only community staff and admins add partners.")
+        raise Forbidden(_("Only community staff and admins add partners."))
     name = require_name(name)
     with write_transaction():
         if db.session.scalar(sa.select(PartnerOrganisation.id).where(PartnerOrganisation.name == name)):
-            raise Conflict("A partner of that name exists already.", code="duplicate_name", fields={"name": "taken"})
+            raise Conflict(_("A partner of that name exists already."), code="duplicate_name", fields={"name": "taken"})
         partner = PartnerOrganisation(name=name, kind=kind, approved=True, phone=phone, created_at=now,
                                       approved_at=now, approved_by_id=by.id)
         db.session.add(partner)
@@ -102,7 +111,7 @@ def add_service_point(*, partner_id: int, name: str, address: str, latitude: flo
     with write_transaction():
         _existing_partner(partner_id)
         if not (by.is_district or by.manages_partner(partner_id)):
-            raise Forbidden("Only this partner's manager, community staff or an admin may add service points.")
+            raise Forbidden(_("Only this partner's manager, community staff or an admin may add service points."))
         point = ServicePoint(partner_id=partner_id, name=name, address=(address or "").strip(),
                              latitude=latitude, longitude=longitude)
         db.session.add(point)
@@ -116,13 +125,13 @@ def create_service(*, partner_id: int, kind: ServiceKind, name: str, capacity: i
     """A partner's manager publishes a service of a kind; its settings tune that kind's policy."""
     name = require_name(name)
     if capacity < 0:
-        raise BadInput("Capacity cannot be negative.", fields={"capacity": "min 0"})
+        raise BadInput(_("Capacity cannot be negative."), fields={"capacity": "min 0"})
     settings = _checked_service_settings(settings, kind)
     with write_transaction():
         _managed_partner(partner_id, by)
         point = db.session.get(ServicePoint, service_point_id)
         if point is None or point.partner_id != partner_id:
-            raise BadInput("Choose one of this partner's service points.", fields={"service_point_id": "unknown"})
+            raise BadInput(_("Choose one of this partner's service points."), fields={"service_point_id": "unknown"})
         _check_room(settings.get("room_id"), point)
         service = Service(partner_id=partner_id, service_point_id=point.id, kind=kind, name=name,
                           default_capacity=capacity, fill_policy=fill_policy, **settings)
@@ -139,18 +148,18 @@ def _checked_service_settings(settings: dict, kind: ServiceKind) -> dict:
     for field in ("booking_cutoff_minutes", "cancel_cutoff_minutes"):
         value = settings.get(field)
         if value is not None and not 0 <= value <= MAX_CUTOFF_MINUTES:
-            raise BadInput(f"A cutoff is minutes before the start, 0 to {MAX_CUTOFF_MINUTES}.",
+            raise BadInput(_("A cutoff is minutes before the start, 0 to %(most)s.", most=MAX_CUTOFF_MINUTES),
                            fields={field: f"0-{MAX_CUTOFF_MINUTES}"})
     offer_hours = settings.get("offer_hours")
     if offer_hours is not None and not 1 <= offer_hours <= MAX_OFFER_HOURS:
-        raise BadInput(f"An offered place is held 1 to {MAX_OFFER_HOURS} hours.",
+        raise BadInput(_("An offered place is held 1 to %(most)s hours.", most=MAX_OFFER_HOURS),
                        fields={"offer_hours": f"1-{MAX_OFFER_HOURS}"})
     for low, high in (("min_age_years", "max_age_years"), ("min_age_months", "max_age_months")):
         for field in (low, high):
             if settings.get(field) is not None and settings[field] < 0:
-                raise BadInput("An age limit cannot be negative.", fields={field: "min 0"})
+                raise BadInput(_("An age limit cannot be negative."), fields={field: "min 0"})
         if settings.get(low) is not None and settings.get(high) is not None and settings[low] > settings[high]:
-            raise BadInput("The lowest age cannot be above the highest.", fields={high: f"at least {settings[low]}"})
+            raise BadInput(_("The lowest age cannot be above the highest."), fields={high: f"at least {settings[low]}"})
     if settings.get("ability_levels") is not None:
         settings = {**settings, "ability_levels": _ability_level_digits(settings["ability_levels"])}
     return settings
@@ -160,26 +169,36 @@ def _check_kind_settings(settings: dict, kind: ServiceKind) -> None:
     for name, kinds in SETTINGS_FOR_KINDS.items():
         value = settings.get(name)
         if value is not None and value is not False and kind not in kinds:
-            which = " and ".join(KIND_NAMES[other] for other in sorted(kinds, key=lambda k: k.value))
-            raise BadInput(f"{SETTING_NAMES[name]} is a setting of {which} only.", fields={name: "not for this kind"})
+            raise BadInput(_("%(setting)s is a setting of %(kinds)s only.", setting=SETTING_NAMES[name],
+                             kinds=_kinds_phrase(kinds)), fields={name: "not for this kind"})
     if kind == ServiceKind.meal and settings.get("meal") is None:
-        raise BadInput("Say which meal this is: lunch or dinner.", fields={"meal": "required for meal help"})
+        raise BadInput(_("Say which meal this is: lunch or dinner."), fields={"meal": "required for meal help"})
     if kind == ServiceKind.meal:
         # Meal orders close at the sub-district's meal cutoffs (MEAL_LUNCH_CUTOFF, MEAL_DINNER_CUTOFF), not at
         # minutes before the meal: a number here would be silently ignored, so it is refused.
         for name in ("booking_cutoff_minutes", "cancel_cutoff_minutes"):
             if settings.get(name) is not None:
-                raise BadInput("Meal orders close at the meal cutoff the sub-district sets (09:00 for lunch, "
-                               "14:00 for dinner by default), not at minutes before the meal.",
+                raise BadInput(_("Meal orders close at the meal cutoff the sub-district sets (09:00 for lunch, "
+                                 "14:00 for dinner by default), not at minutes before the meal."),
                                fields={name: "not for meal help"})
     session = settings.get("session_length")
     if session is not None and session not in SESSION_LENGTHS[kind]:
         allowed = ", ".join(length.value for length in SESSION_LENGTHS[kind])
-        raise BadInput(f"{KIND_NAMES[kind].capitalize()} sessions are {allowed}.", fields={"session_length": allowed})
+        raise BadInput(str(SESSIONS_REFUSED[kind]), fields={"session_length": allowed})
     for name, (low, high) in SETTING_BOUNDS.items():
         value = settings.get(name)
         if value is not None and not low <= value <= high:
-            raise BadInput(f"{SETTING_NAMES[name]} is {low} to {high}.", fields={name: f"{low}-{high}"})
+            raise BadInput(_("%(setting)s is %(low)s to %(high)s.", setting=SETTING_NAMES[name], low=low, high=high),
+                           fields={name: f"{low}-{high}"})
+
+
+def _kinds_phrase(kinds: frozenset[ServiceKind]) -> str:
+    """The kinds a setting belongs to, in words: "day care and childcare"."""
+    names = [str(KIND_NAMES[kind]) for kind in sorted(kinds, key=lambda k: k.value)]
+    phrase = names[0]
+    for name in names[1:]:
+        phrase = _("%(first)s and %(second)s", first=phrase, second=name)
+    return phrase
 
 
 def _check_room(room_id: int | None, point: ServicePoint) -> None:
@@ -187,14 +206,15 @@ def _check_room(room_id: int | None, point: ServicePoint) -> None:
         return
     room = db.session.get(Room, room_id)
     if room is None or room.service_point_id != point.id:
-        raise BadInput(f"Choose a room of {point.name}.", fields={"room_id": "not a room of this service point"})
+        raise BadInput(_("Choose a room of %(point)s.", point=point.name),
+                       fields={"room_id": "not a room of this service point"})
 
 
 def _ability_level_digits(levels: str | Iterable[int]) -> str:
     """Accepted levels as stored, e.g. "012"; given as those digits (forms) or a list of levels (API)."""
     values = [int(c) if c in "01234" else -1 for c in levels] if isinstance(levels, str) else list(levels)
     if not values or any(value not in ABILITY_LEVELS for value in values):
-        raise BadInput("Accepted ability levels are one or more of 0 to 4 (GB/T 42195-2022).",
+        raise BadInput(_("Accepted ability levels are one or more of 0 to 4 (GB/T 42195-2022)."),
                        fields={"ability_levels": "0-4, at least one"})
     return "".join(str(value) for value in sorted(set(values)))
 
@@ -202,39 +222,39 @@ def _ability_level_digits(levels: str | Iterable[int]) -> str:
 def _publishable_service(service_id: int, by: User) -> Service:
     service = db.session.get(Service, service_id)
     if service is None:
-        raise NotFound("No such service.")
+        raise NotFound(_("No such service."))
     if not by.manages_partner(service.partner_id):
-        raise Forbidden("Only this partner's manager or an admin may publish slots.")
+        raise Forbidden(_("Only this partner's manager or an admin may publish slots."))
     if not service.partner.approved:
-        raise RuleRefused("This partner is not approved yet; it cannot publish slots.", code="partner_not_approved")
+        raise RuleRefused(_("This partner is not approved yet; it cannot publish slots."), code="partner_not_approved")
     return service
 
 
 def _check_capacity(service: Service, capacity: int, starts_at: datetime, ends_at: datetime) -> None:
     if capacity < 0:
-        raise BadInput("Capacity cannot be negative.", fields={"capacity": "min 0"})
+        raise BadInput(_("Capacity cannot be negative."), fields={"capacity": "min 0"})
     limit = policy_for(service.kind).capacity_limit(Slot(service=service, capacity=capacity,
                                                          starts_at=starts_at, ends_at=ends_at))
     if limit is not None and capacity > limit:
-        raise RuleRefused(f"The rules for this service allow at most {limit} places.",
+        raise RuleRefused(_("The rules for this service allow at most %(limit)s places.", limit=limit),
                           code="capacity_above_limit", fields={"capacity": f"at most {limit}"})
 
 
 def create_slot(*, service_id: int, starts_at: datetime, ends_at: datetime, by: User, now: datetime,
                 capacity: int | None = None) -> Slot:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise BadInput("Give times with their offset, e.g. 2026-12-01T08:30:00+08:00.",
+        raise BadInput(_("Give times with their offset, e.g. 2026-12-01T08:30:00+08:00."),
                        fields={"starts_at": "needs offset"})
     if ends_at <= starts_at:
-        raise BadInput("A slot must end after it starts.", fields={"ends_at": "after starts_at"})
+        raise BadInput(_("A slot must end after it starts."), fields={"ends_at": "after starts_at"})
     if starts_at <= now:
-        raise BadInput("A slot must start in the future.", fields={"starts_at": "in the past"})
+        raise BadInput(_("A slot must start in the future."), fields={"starts_at": "in the past"})
     with write_transaction():
         service = _publishable_service(service_id, by)
         capacity = service.default_capacity if capacity is None else capacity
         _check_capacity(service, capacity, starts_at, ends_at)
         if _slot_exists(service.id, starts_at):
-            raise Conflict("This service already has a slot starting then.", code="duplicate_slot",
+            raise Conflict(_("This service already has a slot starting then."), code="duplicate_slot",
                            fields={"starts_at": "taken"})
         slot = _new_slot(service, starts_at, ends_at, capacity, now)
         audit.record("slot.created", slot, actor=by, now=now,
@@ -271,11 +291,11 @@ def add_weekly_pattern(*, service_id: int, weekdays: list[int], start_time: time
     """A weekly recurring slot on the given weekdays (0 = Monday), opened at once for ``open_days``
     (default: the OPEN_DAYS_AHEAD setting, as far as the scheduler keeps every pattern open)."""
     if not weekdays or any(day not in range(7) for day in weekdays):
-        raise BadInput("Choose at least one weekday.", fields={"weekdays": "0 (Mon) to 6 (Sun)"})
+        raise BadInput(_("Choose at least one weekday."), fields={"weekdays": "0 (Mon) to 6 (Sun)"})
     if end_time <= start_time:
-        raise BadInput("A slot must end after it starts.", fields={"end_time": "after start_time"})
+        raise BadInput(_("A slot must end after it starts."), fields={"end_time": "after start_time"})
     if valid_until is not None and valid_until < valid_from:
-        raise BadInput("The pattern must end after it starts.", fields={"valid_until": "after valid_from"})
+        raise BadInput(_("The pattern must end after it starts."), fields={"valid_until": "after valid_from"})
     with write_transaction():
         service = _publishable_service(service_id, by)
         capacity = service.default_capacity if capacity is None else capacity

@@ -22,7 +22,10 @@ from careapp.childcare.staffing import restaff_slots
 from careapp.core import audit
 from careapp.core.db import db, lock_for_update, write_transaction
 from careapp.core.errors import BadInput, Conflict, Forbidden, NotFound, RuleRefused
-from careapp.core.timefmt import format_local, from_local, local_date
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
+from careapp.core.i18n import local_time, short_date
+from careapp.core.timefmt import from_local, local_date
 from careapp.core.validation import CONTROL_CHARACTERS, require_name
 from careapp.partners.models import (PartnerOrganisation, Service, ServicePoint, Shift, ShiftAssignment, ShiftRole,
                                      Volunteer)
@@ -33,7 +36,7 @@ NAME_LENGTH = 100
 # Far enough to plan a school year; a later day is a slip of the keyboard.
 PLAN_AHEAD_DAYS = 366
 PHONE = re.compile(r"^[0-9+\- ]{3,20}$")
-MANAGERS_ONLY = "Only this partner's manager or an admin may plan its shifts."
+MANAGERS_ONLY = _l("Only this partner's manager or an admin may plan its shifts.")
 EDITABLE = ("day", "start_time", "end_time", "role", "title", "min_people", "max_people", "service_id")
 
 
@@ -42,7 +45,7 @@ EDITABLE = ("day", "start_time", "end_time", "role", "title", "min_people", "max
 def _checked_title(title: str | None) -> str:
     title = require_name(title, "title")
     if len(title) > TITLE_LENGTH:
-        raise BadInput(f"A shift's title is at most {TITLE_LENGTH} characters.",
+        raise BadInput(_("A shift's title is at most %(most)s characters.", most=TITLE_LENGTH),
                        fields={"title": f"max {TITLE_LENGTH}"})
     return title
 
@@ -51,29 +54,32 @@ def _checked_role(role: ShiftRole | str) -> ShiftRole:
     try:
         return ShiftRole(role)
     except ValueError:
-        raise BadInput("A shift is for staff or for volunteers.", fields={"role": "staff or volunteer"}) from None
+        raise BadInput(_("A shift is for staff or for volunteers."), fields={"role": "staff or volunteer"}) from None
 
 
 def _check_people(min_people: int, max_people: int) -> None:
     if not 0 <= min_people <= MAX_PEOPLE:
-        raise BadInput(f"The fewest people needed is 0 to {MAX_PEOPLE}.", fields={"min_people": f"0-{MAX_PEOPLE}"})
+        raise BadInput(_("The fewest people needed is 0 to %(most)s.", most=MAX_PEOPLE),
+                       fields={"min_people": f"0-{MAX_PEOPLE}"})
     if not 1 <= max_people <= MAX_PEOPLE:
-        raise BadInput(f"The most people on a shift is 1 to {MAX_PEOPLE}.", fields={"max_people": f"1-{MAX_PEOPLE}"})
+        raise BadInput(_("The most people on a shift is 1 to %(most)s.", most=MAX_PEOPLE),
+                       fields={"max_people": f"1-{MAX_PEOPLE}"})
     if max_people < min_people:
-        raise BadInput("The most people cannot be fewer than the fewest needed.",
+        raise BadInput(_("The most people cannot be fewer than the fewest needed."),
                        fields={"max_people": f"at least {min_people}"})
 
 
 def _check_times(day: date, start_time: time, end_time: time, now: datetime) -> None:
     if start_time.tzinfo is not None or end_time.tzinfo is not None:
-        raise BadInput("Give local times without an offset, e.g. 08:00.", fields={"start_time": "local time"})
+        raise BadInput(_("Give local times without an offset, e.g. 08:00."), fields={"start_time": "local time"})
     if end_time <= start_time:
-        raise BadInput("A shift must end after it starts (on the same day).", fields={"end_time": "after start_time"})
+        raise BadInput(_("A shift must end after it starts (on the same day)."),
+                       fields={"end_time": "after start_time"})
     today = local_date(now)
     if day > today + timedelta(days=PLAN_AHEAD_DAYS):
-        raise BadInput("Shifts can be planned up to a year ahead.", fields={"day": "within a year"})
+        raise BadInput(_("Shifts can be planned up to a year ahead."), fields={"day": "within a year"})
     if day < today or from_local(day, end_time) <= now:
-        raise RuleRefused("That shift would be over already; shifts are planned for today or later.",
+        raise RuleRefused(_("That shift would be over already; shifts are planned for today or later."),
                           code="shift_in_past", fields={"day": "in the past"})
 
 
@@ -82,25 +88,25 @@ def _check_times(day: date, start_time: time, end_time: time, now: datetime) -> 
 def _managed_point(point_id: int, by: User) -> ServicePoint:
     point = db.session.get(ServicePoint, point_id)
     if point is None:
-        raise NotFound("No such service point.")
+        raise NotFound(_("No such service point."))
     if not by.manages_partner(point.partner_id):
-        raise Forbidden(MANAGERS_ONLY)
+        raise Forbidden(str(MANAGERS_ONLY))
     return point
 
 
 def _locked_shift(shift_id: int, by: User) -> Shift:
     shift = lock_for_update(Shift, shift_id)
     if shift is None:
-        raise NotFound("No such shift.")
+        raise NotFound(_("No such shift."))
     if not by.manages_partner(shift.service_point.partner_id):
-        raise Forbidden(MANAGERS_ONLY)
+        raise Forbidden(str(MANAGERS_ONLY))
     return shift
 
 
 def _check_not_over(shift: Shift, now: datetime) -> None:
     ended = from_local(shift.day, shift.end_time)
     if ended <= now:
-        raise RuleRefused(f"This shift ended at {format_local(ended)}; past shifts stay as they were.",
+        raise RuleRefused(_("This shift ended at %(time)s; past shifts stay as they were.", time=local_time(ended)),
                           code="shift_over")
 
 
@@ -109,7 +115,7 @@ def _service_at(point: ServicePoint, service_id: int | None) -> Service | None:
         return None
     service = db.session.get(Service, service_id)
     if service is None or service.service_point_id != point.id:
-        raise BadInput(f"Choose a service that takes place at {point.name}.",
+        raise BadInput(_("Choose a service that takes place at %(point)s.", point=point.name),
                        fields={"service_id": "not at this point"})
     return service
 
@@ -121,9 +127,10 @@ def snapshot(shift: Shift) -> dict[str, Any]:
 
 
 def describe(shift: Shift) -> str:
-    """A shift as people name it: "Morning care" 08:00-12:00 at 艺涵托育园."""
-    return (f'"{shift.title}" {shift.start_time:%H:%M}-{shift.end_time:%H:%M} at {shift.service_point.name} '
-            f"on {shift.day}")
+    """A shift as people name it: "Morning care" 08:00-12:00 at 艺涵托育园 on 2026-12-02."""
+    return _('"%(title)s" %(start)s-%(end)s at %(point)s on %(day)s', title=shift.title,
+             start=f"{shift.start_time:%H:%M}", end=f"{shift.end_time:%H:%M}", point=shift.service_point.name,
+             day=short_date(shift.day))
 
 
 def _restaff(shift_keys: set[tuple[int | None, date]], *, now: datetime, by: User) -> None:
@@ -157,11 +164,11 @@ def update_shift(shift_id: int, *, by: User, now: datetime, **changes: Any) -> S
     """Change a shift's day, times, role, title, numbers or class; the people on it must still fit."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise BadInput("These cannot be changed: " + ", ".join(sorted(unknown)),
+        raise BadInput(_("These cannot be changed: %(fields)s", fields=", ".join(sorted(unknown))),
                        fields={name: "not changeable" for name in sorted(unknown)})
     empty = [name for name, value in changes.items() if value is None and name != "service_id"]
     if empty:
-        raise BadInput("Give a value for each field you change.", fields={name: "required" for name in empty})
+        raise BadInput(_("Give a value for each field you change."), fields={name: "required" for name in empty})
     if "title" in changes:
         changes["title"] = _checked_title(changes["title"])
     if "role" in changes:
@@ -177,10 +184,10 @@ def update_shift(shift_id: int, *, by: User, now: datetime, **changes: Any) -> S
         _service_at(shift.service_point, new["service_id"])
         people = list(shift.assignments)
         if new["role"] != shift.role and people:
-            raise RuleRefused("Take the people off this shift before changing who it is for.",
+            raise RuleRefused(_("Take the people off this shift before changing who it is for."),
                               code="shift_has_people", fields={"role": "people assigned"})
         if len(people) > new["max_people"]:
-            raise RuleRefused(f"{len(people)} people are on this shift; the most cannot be fewer.",
+            raise RuleRefused(_("%(count)s people are on this shift; the most cannot be fewer.", count=len(people)),
                               code="shift_full", fields={"max_people": f"at least {len(people)}"})
         for name, value in new.items():
             setattr(shift, name, value)
@@ -232,7 +239,10 @@ def _check_no_clash(shift: Shift, user_id: int | None, volunteer_id: int | None,
                Shift.start_time < shift.end_time, Shift.end_time > shift.start_time)
         .order_by(Shift.start_time, Shift.id).limit(1))
     if other is not None:
-        raise RuleRefused(f"{name} is already on the shift {describe(other)}, which overlaps this one.",
+        raise RuleRefused(_('%(name)s is already on the shift "%(title)s" %(start)s-%(end)s at %(point)s on %(day)s, '
+                            "which overlaps this one.", name=name, title=other.title,
+                            start=f"{other.start_time:%H:%M}", end=f"{other.end_time:%H:%M}",
+                            point=other.service_point.name, day=short_date(other.day)),
                           code="shift_clash", fields={"user_id" if user_id is not None else "volunteer_id": "clash"})
 
 
@@ -240,22 +250,24 @@ def _checked_person(shift: Shift, user_id: int | None, volunteer_id: int | None)
     """The person to roster, locked: one of this partner's active staff accounts or volunteers, as the shift needs."""
     partner = shift.service_point.partner
     if shift.role == ShiftRole.staff and user_id is None:
-        raise BadInput("This is a staff shift: choose a member of staff.", fields={"user_id": "required"})
+        raise BadInput(_("This is a staff shift: choose a member of staff."), fields={"user_id": "required"})
     if shift.role == ShiftRole.volunteer and volunteer_id is None:
-        raise BadInput("This is a volunteer shift: choose a volunteer.", fields={"volunteer_id": "required"})
+        raise BadInput(_("This is a volunteer shift: choose a volunteer."), fields={"volunteer_id": "required"})
     person = _lock_person(user_id, volunteer_id)
     field = "user_id" if user_id is not None else "volunteer_id"
     if person is None:
-        raise BadInput("Choose someone from the list.", fields={field: "unknown"})
+        raise BadInput(_("Choose someone from the list."), fields={field: "unknown"})
     if isinstance(person, User):
         ours = person.role in PARTNER_ROLES and person.partner_id == partner.id
     else:
         ours = person.partner_id == partner.id
     if not ours:
-        raise RuleRefused(f"{person.name} does not work for {partner.name}; choose one of its own people.",
+        raise RuleRefused(_("%(person)s does not work for %(partner)s; choose one of its own people.",
+                            person=person.name, partner=partner.name),
                           code="not_this_partner", fields={field: "another partner"})
     if not person.active:
-        raise RuleRefused(f"{person.name} is no longer active at {partner.name}.", code="person_inactive",
+        raise RuleRefused(_("%(person)s is no longer active at %(partner)s.", person=person.name, partner=partner.name),
+                          code="person_inactive",
                           fields={field: "inactive"})
     return person, field
 
@@ -264,15 +276,17 @@ def assign(shift_id: int, *, by: User, now: datetime, user_id: int | None = None
            volunteer_id: int | None = None) -> ShiftAssignment:
     """Put one person on a shift: a staff account on a staff shift, a volunteer on a volunteer shift."""
     if (user_id is None) == (volunteer_id is None):
-        raise BadInput("Choose one person: a member of staff or a volunteer.")
+        raise BadInput(_("Choose one person: a member of staff or a volunteer."))
     with write_transaction():
         shift = _locked_shift(shift_id, by)
         _check_not_over(shift, now)
         person, field = _checked_person(shift, user_id, volunteer_id)
         if any(a.user_id == user_id and a.volunteer_id == volunteer_id for a in shift.assignments):
-            raise Conflict(f"{person.name} is already on this shift.", code="already_on_shift", fields={field: "taken"})
+            raise Conflict(_("%(person)s is already on this shift.", person=person.name), code="already_on_shift",
+                           fields={field: "taken"})
         if len(shift.assignments) >= shift.max_people:
-            raise RuleRefused(f"This shift already has its most people ({shift.max_people}).", code="shift_full",
+            raise RuleRefused(_("This shift already has its most people (%(most)s).", most=shift.max_people),
+                              code="shift_full",
                               fields={field: "shift full"})
         _check_no_clash(shift, user_id, volunteer_id, person.name)
         assignment = ShiftAssignment(shift=shift, user_id=user_id, volunteer_id=volunteer_id, created_at=now)
@@ -291,7 +305,7 @@ def unassign(shift_id: int, assignment_id: int, *, by: User, now: datetime) -> S
         shift = _locked_shift(shift_id, by)
         assignment = db.session.get(ShiftAssignment, assignment_id)
         if assignment is None or assignment.shift_id != shift.id:
-            raise NotFound("That person is not on this shift.")
+            raise NotFound(_("That person is not on this shift."))
         _check_not_over(shift, now)
         audit.record("shift.unassigned", assignment, actor=by, now=now,
                      before={"shift_id": shift.id, "user_id": assignment.user_id,
@@ -308,15 +322,16 @@ def add_volunteer(*, partner_id: int, name: str, by: User, now: datetime, phone:
     """A volunteer who works the partner's volunteer shifts (no login of their own)."""
     name = require_name(name)
     if len(name) > NAME_LENGTH:
-        raise BadInput(f"A name is at most {NAME_LENGTH} characters.", fields={"name": f"max {NAME_LENGTH}"})
+        raise BadInput(_("A name is at most %(most)s characters.", most=NAME_LENGTH),
+                       fields={"name": f"max {NAME_LENGTH}"})
     phone = (phone or "").strip() or None
     if phone is not None and (not PHONE.match(phone) or CONTROL_CHARACTERS.search(phone)):
-        raise BadInput("Give the phone number in digits, for example 13912345678.", fields={"phone": "digits"})
+        raise BadInput(_("Give the phone number in digits, for example 13912345678."), fields={"phone": "digits"})
     with write_transaction():
         if db.session.get(PartnerOrganisation, partner_id) is None:
-            raise NotFound("No such partner.")
+            raise NotFound(_("No such partner."))
         if not by.manages_partner(partner_id):
-            raise Forbidden("Only this partner's manager or an admin may add its volunteers.")
+            raise Forbidden(_("Only this partner's manager or an admin may add its volunteers."))
         volunteer = Volunteer(partner_id=partner_id, name=name, phone=phone, active=True)
         db.session.add(volunteer)
         db.session.flush()

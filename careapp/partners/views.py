@@ -15,7 +15,10 @@ from careapp.booking.models import Booking
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import CareappError
-from careapp.core.timefmt import format_local, from_local, local_date
+from careapp.core.i18n import gettext as _
+from careapp.core.i18n import lazy_gettext as _l
+from careapp.core.i18n import local_time
+from careapp.core.timefmt import from_local, local_date
 from careapp.households.models import RecipientKind
 from careapp.households.queries import authorised_adults_for
 from careapp.pages import (
@@ -47,8 +50,8 @@ from careapp.partners.services import (
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 
-NOT_YOUR_PARTNER = "This belongs to another partner."
-MANAGERS_ONLY = "Only this partner's manager may do that."
+NOT_YOUR_PARTNER = _l("This belongs to another partner.")
+MANAGERS_ONLY = _l("Only this partner's manager may do that.")
 # A rule's names for the times of a slot, and the form fields that hold them.
 SLOT_FIELDS = {"starts_at": "start_time", "ends_at": "end_time"}
 
@@ -59,7 +62,7 @@ def index() -> Response:
     user = acting_user()
     if user.role in PARTNER_ROLES:
         return redirect(url_for("partners.dashboard", partner_id=user.partner_id))
-    require(user.is_district, "Partner pages are for partner staff.")
+    require(user.is_district, _("Partner pages are for partner staff."))
     return redirect(url_for("community.overview"))
 
 
@@ -95,7 +98,7 @@ def new_service(partner_id: int) -> ResponseReturnValue:
         service = create_service(partner_id=partner.id, kind=form.service_kind, name=form.name.data,
                                  capacity=form.capacity.data, service_point_id=form.service_point_id.data,
                                  by=acting_user(), now=now(), **form.settings())
-        return (f"The service {service.name} is created. Now add its slots.",
+        return (_("The service %(name)s is created. Now add its slots.", name=service.name),
                 url_for("partners.dashboard", partner_id=partner.id))
 
     return form_page(form, "partners/service_form.html", create, partner=partner)
@@ -112,7 +115,8 @@ def new_point(partner_id: int) -> ResponseReturnValue:
     def add() -> tuple[str, str]:
         point = add_service_point(partner_id=partner.id, name=form.name.data, address=form.address.data,
                                   latitude=form.latitude.data, longitude=form.longitude.data, by=user, now=now())
-        return f"The service point {point.name} is added.", url_for("partners.dashboard", partner_id=partner.id)
+        return (_("The service point %(name)s is added.", name=point.name),
+                url_for("partners.dashboard", partner_id=partner.id))
 
     return form_page(form, "partners/point_form.html", add, partner=partner)
 
@@ -127,7 +131,7 @@ def new_slot(service_id: int) -> ResponseReturnValue:
         slot = create_slot(service_id=service.id, starts_at=from_local(form.day.data, form.start_time.data),
                            ends_at=from_local(form.day.data, form.end_time.data), capacity=form.capacity.data,
                            by=acting_user(), now=now())
-        return (f"A slot of {service.name} on {format_local(slot.starts_at)} is added.",
+        return (_("A slot of %(service)s on %(time)s is added.", service=service.name, time=local_time(slot.starts_at)),
                 url_for("partners.dashboard", partner_id=service.partner_id))
 
     return form_page(form, "partners/slot_form.html", create, aliases=SLOT_FIELDS, service=service)
@@ -144,8 +148,9 @@ def new_weekly(service_id: int) -> ResponseReturnValue:
                                       start_time=form.start_time.data, end_time=form.end_time.data,
                                       capacity=form.capacity.data, valid_from=form.valid_from.data,
                                       valid_until=form.valid_until.data, by=acting_user(), now=now())
-        return (f"{service.name} now repeats on {len(patterns)} day(s) each week; the next two weeks are open "
-                "for booking.", url_for("partners.dashboard", partner_id=service.partner_id))
+        return (_("%(service)s now repeats on %(count)s day(s) each week; the next two weeks are open for booking.",
+                  service=service.name, count=len(patterns)),
+                url_for("partners.dashboard", partner_id=service.partner_id))
 
     return form_page(form, "partners/weekly_form.html", add, service=service)
 
@@ -189,7 +194,7 @@ def change_capacity(slot_id: int) -> Response:
         except CareappError as error:
             show_refusal(error)
         else:
-            flash(f"The slot now has {form.capacity.data} places.", "success")
+            flash(_("The slot now has %(count)s places.", count=form.capacity.data), "success")
     return redirect(url_for("partners.roster", slot_id=slot_id))
 
 
@@ -209,14 +214,15 @@ def cancel_slot(slot_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
         return redirect(url_for("partners.roster", slot_id=slot_id))
-    flash(f"The slot on {format_local(slot.starts_at)} is cancelled, with every booking in it.", "success")
+    flash(_("The slot on %(time)s is cancelled, with every booking in it.", time=local_time(slot.starts_at)),
+          "success")
     return redirect(url_for("partners.dashboard", partner_id=slot.service.partner_id))
 
 
 def _attended_booking(booking_id: int) -> Booking:
     booking = db.get_or_404(Booking, booking_id)
     require(acting_user().belongs_to_partner(booking.slot.service.partner_id),
-            "Only this partner's staff record attendance.")
+            _("Only this partner's staff record attendance."))
     return booking
 
 
@@ -227,14 +233,15 @@ def _back_to_roster(booking: Booking, *, refused: bool = False) -> Response:
     return redirect(url_for("partners.roster", slot_id=booking.slot_id, _anchor=anchor))
 
 
-def _attendance(booking: Booking, action: Callable[[], Booking], done: str) -> Response:
-    """Check-in, check-out and no-shows: only this partner's staff record who came and left."""
+def _attendance(booking: Booking, action: Callable[[], Booking], done: Callable[[str], str]) -> Response:
+    """Check-in, check-out and no-shows: only this partner's staff record who came and left. ``done`` words the
+    message from the person's name."""
     try:
         booking = action()
     except CareappError as error:
         show_refusal(error)
         return _back_to_roster(booking, refused=True)
-    flash(f"{booking.recipient.name} {done}.", "success")
+    flash(done(booking.recipient.name), "success")
     return _back_to_roster(booking)
 
 
@@ -249,7 +256,8 @@ def check_in(booking_id: int) -> Response:
         return _back_to_roster(booking, refused=True)
     return _attendance(booking, lambda: engine.check_in(booking.id, by=acting_user(), now=now(),
                                                         temperature=form.temperature.data,
-                                                        health_notes=form.health_notes.data), "is checked in")
+                                                        health_notes=form.health_notes.data),
+                       lambda name: _("%(name)s is checked in.", name=name))
 
 
 @bp.post("/bookings/<int:booking_id>/check-out")
@@ -263,7 +271,7 @@ def check_out(booking_id: int) -> Response:
         return _back_to_roster(booking, refused=True)
     return _attendance(booking, lambda: engine.check_out(booking.id, by=acting_user(), now=now(),
                                                          collected_by_id=form.collected_by.data),
-                       "is checked out")
+                       lambda name: _("%(name)s is checked out.", name=name))
 
 
 @bp.get("/bookings/<int:booking_id>/no-show")
@@ -285,7 +293,7 @@ def confirm_no_show(booking_id: int) -> ResponseReturnValue:
 def no_show(booking_id: int) -> Response:
     booking = _attended_booking(booking_id)
     return _attendance(booking, lambda: engine.mark_no_show(booking.id, by=acting_user(), now=now()),
-                       "is recorded as not coming")
+                       lambda name: _("%(name)s is recorded as not coming.", name=name))
 
 
 @bp.route("/<int:partner_id>/accounts/new", methods=["GET", "POST"])
@@ -301,7 +309,7 @@ def new_account(partner_id: int) -> ResponseReturnValue:
         account = create_user(by=user, now=now(), role=Role(form.role.data), login=form.login.data,
                               password=form.password.data, name=form.name.data, email=form.email.data or None,
                               phone=form.phone.data or None, partner_id=partner.id)
-        return (f"{account.name} can now log in with {account.login}.",
+        return (_("%(name)s can now log in with %(login)s.", name=account.name, login=account.login),
                 url_for("partners.dashboard", partner_id=partner.id))
 
     return form_page(form, "partners/account_form.html", create, partner=partner)

@@ -6,6 +6,7 @@
   var source = document.getElementById("coverage-chart-data");
   if (!source || typeof Chart === "undefined") { return; }
   var data = JSON.parse(source.textContent);
+  var words = data.words;  // the charts' words, in the page's language (careapp.coverage.views.chart_data)
   // Colour-blind-safe (Okabe–Ito), with a dash and a point shape per series.
   var colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"];
   var dashes = [[], [8, 4], [2, 3], [12, 3, 2, 3]];
@@ -25,7 +26,7 @@
         })
       },
       options: { responsive: true, plugins: { legend: { labels: { usePointStyle: true } } },
-                 scales: { y: { min: 0, suggestedMax: 100, title: { display: true, text: "% of places booked" } } } }
+                 scales: { y: { min: 0, suggestedMax: 100, title: { display: true, text: words.percent_booked } } } }
     });
   }
 
@@ -36,9 +37,9 @@
       data: {
         labels: data.demand.grids,
         datasets: [
-          { label: "Places offered", data: data.demand.offered, stack: "offered", backgroundColor: "#0072B2" },
-          { label: "Booked by residents", data: data.demand.booked, stack: "demand", backgroundColor: "#E69F00" },
-          { label: "Residents waiting", data: data.demand.waitlisted, stack: "demand", backgroundColor: "#D55E00",
+          { label: words.offered, data: data.demand.offered, stack: "offered", backgroundColor: "#0072B2" },
+          { label: words.booked, data: data.demand.booked, stack: "demand", backgroundColor: "#E69F00" },
+          { label: words.waitlisted, data: data.demand.waitlisted, stack: "demand", backgroundColor: "#D55E00",
             borderColor: "#000", borderWidth: 2, borderDash: [4, 2] }
         ]
       },

@@ -27,7 +27,7 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is in the test extras")
     with sync_api.sync_playwright() as playwright:
         # --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--lang=zh-CN"])
         yield browser
         browser.close()
 

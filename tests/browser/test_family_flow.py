@@ -1,9 +1,6 @@
 """A family in a real browser: registers, adds an elder and a child, books day care, enrols the elder in weekday
-lunch delivery, joins a waiting list, accepts the place it is offered, and cancels a booking. At a phone's size
-and a desktop's.
-
-The issue's flow ends with "switches the language": careapp has no translations yet, so that step is left out
-here; the issue-6 step that adds Flask-Babel adds it to this flow.
+lunch delivery, joins a waiting list, accepts the place it is offered, cancels a booking, and switches the page
+to Chinese and back. At a phone's size and a desktop's.
 """
 from __future__ import annotations
 
@@ -13,6 +10,7 @@ from datetime import time
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from careapp.accounts.models import User
 from careapp.booking import engine
 from careapp.booking.models import Booking, BookingStatus
 from careapp.core.db import db
@@ -49,7 +47,7 @@ def add_person(page: Page, kind: str, name: str, born: str, ability: str | None 
     expect(status(page)).to_have_text(f"{name} is added to your household.")
 
 
-def test_family_registers_books_enrols_waits_accepts_and_cancels(page: Page, world, clock):
+def test_family_registers_books_enrols_waits_accepts_and_cancels(page: Page, world, clock, app, monkeypatch):
     now = clock.now()  # Tuesday 1 December 2026, 09:00
     care_centre, nursery = world.care_centre, world.nursery
     # Day care tomorrow (Wednesday) 08:30-11:30, two places.
@@ -168,6 +166,23 @@ def test_family_registers_books_enrols_waits_accepts_and_cancels(page: Page, wor
     expect(status(page)).to_have_text("王秀英, 日间照料 at 普康养老服务中心, 2026-12-02 08:30: cancelled.")
     expect(card(page, "王秀英: 日间照料")).to_have_count(0)
     page.snap("cancelled")
+
+    # Switch the language with the header's button. The suite pins pages to English; from here the app chooses
+    # as in production: this family registered in English, so English until they press 中文.
+    monkeypatch.setitem(app.config, "FIXED_LANGUAGE", None)
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(menu().get_by_role("link", name="我的家庭", exact=True)).to_be_visible()
+    expect(menu().get_by_role("link", name="找服务", exact=True)).to_be_visible()
+    expect(card(page, "王小宝: 托小班")).to_contain_text("已确认")
+    page.snap("chinese")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(User.language).where(User.login == LOGIN)) == "zh_CN"
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(menu().get_by_role("link", name="My family", exact=True)).to_be_visible()
 
     db.session.rollback()
     statuses = dict(db.session.execute(sa.select(Booking.slot_id, Booking.status)
