@@ -9,7 +9,9 @@
 (function () {
   "use strict";
 
-  function statusRegion() {
+  /* The status region sits right after what was pressed, where the person is looking (on a phone the top
+     of the page is screens away). */
+  function statusRegion(near) {
     var region = document.getElementById("busy-status");
     if (!region) {
       region = document.createElement("p");
@@ -17,14 +19,13 @@
       region.className = "message";
       region.setAttribute("role", "status");
       region.hidden = true;
-      var main = document.getElementById("main");
-      main.insertBefore(region, main.firstChild);
     }
+    if (near && region.previousElementSibling !== near) near.insertAdjacentElement("afterend", region);
     return region;
   }
 
-  function say(words) {
-    var region = statusRegion();
+  function say(words, near) {
+    var region = statusRegion(near);
     region.textContent = words;
     region.hidden = !words;
   }
@@ -36,7 +37,7 @@
     form.dataset.sent = "1";
     var button = event.submitter || form.querySelector("[type=submit]");
     if (button) button.setAttribute("aria-busy", "true");
-    say(form.dataset.busy);
+    say(form.dataset.busy, form);
   });
 
   var COOKIE = "careapp_download=";
@@ -54,14 +55,15 @@
     url.searchParams.set("download_token", token);
     link.href = url.toString();
     link.setAttribute("aria-busy", "true");
-    say(link.dataset.busy);
+    var near = link.closest("p, li, div") || link;
+    say(link.dataset.busy, near);
     var waited = 0;
     var timer = window.setInterval(function () {
       waited += 500;
       if (cookieToken() === token || waited > 120000) {
         window.clearInterval(timer);
         link.removeAttribute("aria-busy");
-        say(cookieToken() === token ? (link.dataset.done || "") : "");
+        say(cookieToken() === token ? (link.dataset.done || "") : "", near);
       }
     }, 500);
   });

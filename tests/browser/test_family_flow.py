@@ -174,9 +174,10 @@ def test_family_registers_books_enrols_waits_accepts_and_cancels(page: Page, wor
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(menu().get_by_role("link", name="我的家庭", exact=True)).to_be_visible()
-    expect(menu().get_by_role("link", name="找服务", exact=True)).to_be_visible()
-    expect(card(page, "王小宝: 托小班")).to_contain_text("已确认")
+    chinese_menu = page.get_by_role("navigation", name="主菜单")
+    expect(chinese_menu.get_by_role("link", name="我的家庭", exact=True)).to_be_visible()
+    expect(chinese_menu.get_by_role("link", name="找服务", exact=True)).to_be_visible()
+    expect(card(page, "王小宝：托小班")).to_contain_text("已确认")
     page.snap("chinese")
     db.session.rollback()
     assert db.session.scalar(sa.select(User.language).where(User.login == LOGIN)) == "zh_CN"
