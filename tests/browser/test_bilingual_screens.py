@@ -1,4 +1,4 @@
-"""The main screens in both languages at a phone's and a desktop's size: the family home, the slot finder, a
+"""The main screens in both languages at a phone's (and a 360 px phone's) and a desktop's size: the family home, the slot finder, a
 roster and the coverage dashboard, holding the demo district. In each: nothing is cut off or wider than the
 screen, no text spills out of its button, Chinese pages have no English left, axe finds no serious problem,
 and a screenshot is saved (``<language>-<screen>``) for people to look at.
@@ -41,6 +41,10 @@ def test_main_screens_look_finished_in_both_languages(page: Page, district, monk
     page.snap(f"{language}-{screen}")
     assert page.evaluate(WIDER_THAN_SCREEN) <= 0, f"{screen} is wider than the {page.viewport_name} screen"
     assert page.evaluate(CLIPPED) == [], f"text cut off on {screen}"
+    if page.viewport_name == "phone":  # and on the narrowest phones still sold (360 px)
+        page.set_viewport_size({"width": 360, "height": 780})
+        assert page.evaluate(WIDER_THAN_SCREEN) <= 0, f"{screen} is wider than a 360 px screen"
+        assert page.evaluate(CLIPPED) == [], f"text cut off on {screen} at 360 px"
     if language == "zh_CN":
         assert english_in_page(page.content()) == [], f"English left on {screen} in Chinese"
     problem = axe.serious_violations(page, f"{screen} in {language} at the {page.viewport_name} size")
