@@ -21,7 +21,7 @@ it with ``careapp serve`` (gunicorn, 2 workers per core, CAREAPP_RATE_LIMITS=off
 4. Memory: the peak RSS (VmHWM) of the gunicorn workers over parts 1-2, and of the part 3 process.
 
 Prints a table of figures with their targets, PASS or MISS. Not part of the test suite. The database given
-with --database is left filled (drop it afterwards); the temporary SQLite folder is removed.
+with --database is left filled (drop it afterwards); the temporary folder (SQLite file, server log) is removed.
 """
 from __future__ import annotations
 
@@ -164,8 +164,7 @@ def main() -> None:
         table.add(f"generate {args.scale} (init-db + bench-data) s", f"{generate(env, args.scale):.0f}")
         run_all(table, args, env, url, folder)
     finally:
-        if not args.database:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
     engine_name = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     table.print(f"careapp speed, {args.scale} scale on {engine_name}, {os.cpu_count()} cores, "
                 f"{args.workers} gunicorn workers")

@@ -41,7 +41,7 @@ class BurstPlan:
 
 # --- preparing the slot and the families (in the app's context) ---
 
-def prepare(now: datetime) -> BurstPlan:
+def prepare(now: datetime, minutes: int = 17) -> BurstPlan:
     from careapp.booking.policies import policy_for
     from careapp.core.db import db
     from careapp.partners.models import Service, ServiceKind
@@ -50,7 +50,7 @@ def prepare(now: datetime) -> BurstPlan:
                                                            Service.active.is_(True)).order_by(Service.id))
     best: tuple[int, int] = (0, 0)  # (eligible families, service id): the tiny scale has fewer than FAMILIES
     for service in services:
-        slot = _new_slot(service, minutes=17, now=now)
+        slot = _new_slot(service, minutes=minutes, now=now)
         families = _eligible_families(slot, policy_for(service.kind))
         db.session.rollback()
         best = max(best, (min(len(families), FAMILIES), -service.id))
@@ -59,7 +59,7 @@ def prepare(now: datetime) -> BurstPlan:
     if not best[0]:
         raise SystemExit("no activity service has an eligible family")
     service = db.session.get(Service, -best[1])
-    slot, raw = _new_slot(service, minutes=17, now=now), _new_slot(service, minutes=19, now=now)
+    slot, raw = _new_slot(service, minutes=minutes, now=now), _new_slot(service, minutes=minutes + 2, now=now)
     families = _eligible_families(slot, policy_for(service.kind))[:FAMILIES]
     db.session.commit()
     return BurstPlan(slot.id, raw.id, service.name, slot.starts_at, families)
@@ -70,8 +70,8 @@ def _new_slot(service, *, minutes: int, now: datetime):
     from careapp.core.db import db
     from careapp.partners.models import Slot, SlotStatus
 
-    last = db.session.scalar(sa.select(Slot).where(Slot.service_id == service.id).order_by(Slot.starts_at.desc())
-                             .limit(1))
+    last = db.session.scalar(sa.select(Slot).where(Slot.service_id == service.id, Slot.pattern_id.is_not(None))
+                             .order_by(Slot.starts_at.desc()).limit(1))
     starts_at = last.starts_at - timedelta(days=3, minutes=-minutes)
     slot = Slot(service_id=service.id, starts_at=starts_at, ends_at=starts_at + (last.ends_at - last.starts_at),
                 capacity=PLACES, status=SlotStatus.open, created_at=now)
@@ -160,7 +160,7 @@ def fire(base_url: str, plan: BurstPlan) -> dict:
     results = context.Queue()
     generator = context.Process(target=load_generator, args=(base_url, plan.slot_id, plan.families, results))
     generator.start()
-    outcome = results.get()
+    outcome = results.get(timeout=1800)  # the generator died (a failed login, say) if nothing comes
     generator.join()
     answers = outcome["answers"]
     wall = max(a["ended"] for a in answers) - outcome["fired"]
