@@ -113,3 +113,25 @@ def menu(meals):
     chicken = add_dish(partner, "宫保鸡丁", None, "花生")
     put_on_menu(meals.lunch, meals.day, fish, chicken)
     return fish, chicken
+
+
+def lunch_orders(meals, menu, now: datetime, **elder_needs):
+    """Four elders of three households on tomorrow's lunch (capacity 3): two delivered, one picking up, one
+    waiting. 王奶奶 is low-salt and allergic to peanuts, plus ``elder_needs`` (set before she orders, since an
+    order fixes its subsidy)."""
+    from careapp.booking import engine
+
+    fish, chicken = menu
+    world = meals.world
+    set_member(meals.elder, diet_tags="low_salt", allergies="花生", phone="13812341234", **elder_needs)
+    engine.book(meals.lunch_slot.id, meals.elder.id, by=world.family.user, now=now,
+                options={"mode": "delivery", "dish_ids": [fish.id, chicken.id]})
+    zhang = world.other_family.add_elder(now, name="张爷爷")
+    engine.book(meals.lunch_slot.id, zhang.id, by=world.other_family.user, now=now, options={"mode": "delivery"})
+    grandpa = world.family.add_elder(now, name="李爷爷")
+    engine.book(meals.lunch_slot.id, grandpa.id, by=world.family.user, now=now,
+                options={"mode": "pick_up", "dish_ids": [fish.id]})
+    engine.set_capacity(meals.lunch_slot.id, 3, by=meals.manager, now=now)
+    late = world.other_family.add_elder(now, name="迟奶奶")
+    engine.book(meals.lunch_slot.id, late.id, by=world.other_family.user, now=now)
+    return meals

@@ -44,13 +44,7 @@ def app_config():
 
 def chinese_page(client, url: str, status: int = 200, *words: str) -> str:
     """GET a page: its status, no English left on it, and ``words`` on it."""
-    response = client.get(url)
-    page = text(response)
-    assert response.status_code == status, page[:1000]
-    assert english_in_page(response.get_data(as_text=True)) == []
-    for word in words:
-        assert word in page
-    return page
+    return no_english(client.get(url), status, *words)
 
 
 def no_english(response, status: int, *words: str) -> str:

@@ -18,7 +18,7 @@ from tests.billing_factories import DECEMBER, build_scene
 from tests.i18n_scan import english_in_page
 from tests.meals_factories import meals, menu  # noqa: F401  (fixtures)
 from tests.factories import make_family
-from tests.meals_factories import add_dish, at_local, far_family, put_on_menu, set_member
+from tests.meals_factories import add_dish, at_local, far_family, lunch_orders, put_on_menu, set_member
 from tests.page_helpers import follow, login, text
 
 
@@ -44,24 +44,8 @@ def order_url(meals, **query) -> str:
 
 @pytest.fixture
 def orders(meals, menu, clock):
-    """Four elders of three households on tomorrow's lunch (capacity 3): two delivered, one picking up, one
-    waiting; 王奶奶 is low-salt, allergic to peanuts and on the minimum living allowance."""
-    fish, chicken = menu
-    now = clock.now()
-    world = meals.world
-    set_member(meals.elder, diet_tags="low_salt", allergies="花生", phone="13812341234",
-               special_group=SpecialGroup.dibao)
-    engine.book(meals.lunch_slot.id, meals.elder.id, by=world.family.user, now=now,
-                options={"mode": "delivery", "dish_ids": [fish.id, chicken.id]})
-    zhang = world.other_family.add_elder(now, name="张爷爷")
-    engine.book(meals.lunch_slot.id, zhang.id, by=world.other_family.user, now=now, options={"mode": "delivery"})
-    grandpa = world.family.add_elder(now, name="李爷爷")
-    engine.book(meals.lunch_slot.id, grandpa.id, by=world.family.user, now=now,
-                options={"mode": "pick_up", "dish_ids": [fish.id]})
-    engine.set_capacity(meals.lunch_slot.id, 3, by=meals.manager, now=now)
-    late = world.other_family.add_elder(now, name="迟奶奶")
-    engine.book(meals.lunch_slot.id, late.id, by=world.other_family.user, now=now)
-    return meals
+    """tests/meals_factories.lunch_orders, with 王奶奶 on the minimum living allowance."""
+    return lunch_orders(meals, menu, clock.now(), special_group=SpecialGroup.dibao)
 
 
 # --- ordering ---

@@ -12,7 +12,7 @@ from careapp.core.db import db
 from careapp.households.models import CareRecipient, DietTag, SpecialGroup
 from careapp.meals.models import Dish, MealMode, MealOrder, MenuItem
 from tests.meals_factories import meals, menu  # noqa: F401  (fixtures)
-from tests.meals_factories import add_dish, at_local, far_family, put_on_menu, set_member
+from tests.meals_factories import add_dish, at_local, far_family, lunch_orders, put_on_menu, set_member
 from tests.page_helpers import count, follow, login, text
 
 
@@ -273,21 +273,7 @@ def test_only_the_partners_manager_changes_dishes_and_menus(client, meals, clock
 @pytest.fixture
 def orders(meals, menu, clock):
     """Four elders of three households: two delivered, one picking up, one waiting (capacity 3)."""
-    fish, chicken = menu
-    now = clock.now()
-    world = meals.world
-    set_member(meals.elder, diet_tags="low_salt", allergies="花生", phone="13812341234")
-    engine.book(meals.lunch_slot.id, meals.elder.id, by=world.family.user, now=now,
-                options={"mode": "delivery", "dish_ids": [fish.id, chicken.id]})
-    zhang = world.other_family.add_elder(now, name="张爷爷")
-    engine.book(meals.lunch_slot.id, zhang.id, by=world.other_family.user, now=now, options={"mode": "delivery"})
-    grandpa = world.family.add_elder(now, name="李爷爷")
-    engine.book(meals.lunch_slot.id, grandpa.id, by=world.family.user, now=now,
-                options={"mode": "pick_up", "dish_ids": [fish.id]})
-    engine.set_capacity(meals.lunch_slot.id, 3, by=meals.manager, now=now)
-    late = world.other_family.add_elder(now, name="迟奶奶")
-    engine.book(meals.lunch_slot.id, late.id, by=world.other_family.user, now=now)
-    return meals
+    return lunch_orders(meals, menu, clock.now())
 
 
 def test_kitchen_sheet_page_and_csv(client, orders, clock):
