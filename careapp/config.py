@@ -160,6 +160,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "RATELIMIT_STORAGE_URI": env.get("CAREAPP_RATE_LIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("CAREAPP_LOGIN_RATE_LIMIT", "5 per minute"),
+        # Bearer tokens issued (POST /api/v1/tokens, successful or not) per client address.
+        "TOKEN_RATE_LIMIT": env.get("CAREAPP_TOKEN_RATE_LIMIT", "30 per hour"),
         "REGISTER_RATE_LIMIT": env.get("CAREAPP_REGISTER_RATE_LIMIT", "10 per hour"),
         # Care rules (DOMAIN.md settings).
         "DAYCARE_MIN_AGE": _int(env, "CAREAPP_DAYCARE_MIN_AGE", 60),
@@ -191,19 +193,37 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "MAIL_SENDER": env.get("CAREAPP_MAIL_SENDER") or "careapp@localhost",
         "MAIL_USE_TLS": _flag(env, "CAREAPP_MAIL_USE_TLS", False),
         "MAIL_TIMEOUT": _int(env, "CAREAPP_MAIL_TIMEOUT", 20, low=1),
+        # SMTP connections the sender keeps open to send side by side (channels.py); lower it for a relay that
+        # allows fewer per client (the sender also makes do with as many as the server accepts).
+        "MAIL_CONNECTIONS": _int(env, "CAREAPP_MAIL_CONNECTIONS", 25, low=1),
         "SMS_BACKEND": (env.get("CAREAPP_SMS_BACKEND") or "log").strip(),
         # Accounts.
         "TOKEN_HOURS": _int(env, "CAREAPP_TOKEN_HOURS", 24 * 30),
         "PASSWORD_HASH_METHOD": env.get("CAREAPP_PASSWORD_HASH", "scrypt"),
+        # Privacy (docs/privacy.md): audit entries older than this many days are purged daily. At least 180: the
+        # Cybersecurity Law asks for six months of logs; the default, three years, covers PIPL's record keeping.
+        "AUDIT_RETENTION_DAYS": _int(env, "CAREAPP_AUDIT_RETENTION_DAYS", 1095, low=180),
         # The slot lock of the booking engine. Only the concurrency control test turns it off.
         "BOOKING_GUARD": _flag(env, "CAREAPP_BOOKING_GUARD", True),
         # Start the in-process scheduler (only `careapp demo` sets this; web workers never do).
         "RUN_SCHEDULER": False,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WTF_CSRF_TIME_LIMIT": None,
+        # Cookies (docs/security.md): never readable by scripts, not sent on other sites' posts, and Secure on every
+        # request that came over HTTPS (careapp.web.secure_cookies), or always with CAREAPP_SECURE_COOKIES=on.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "SESSION_COOKIE_SECURE": _flag(env, "CAREAPP_SECURE_COOKIES", False),
+        # Flask-Login's remember-me cookie: careapp never sets it (no "remember me"); were it ever used, this
+        # long-lived credential would travel over HTTPS only.
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": True,
+        # How many reverse proxies in front of careapp set X-Forwarded-For and X-Forwarded-Proto (0: none; the
+        # headers are then ignored, as a client could forge them).
+        "PROXY_COUNT": _int(env, "CAREAPP_PROXY_COUNT", 0, low=0),
+        # The largest request body (a form, an upload, an API call); a larger one gets a clear 413.
+        "MAX_CONTENT_LENGTH": _int(env, "CAREAPP_MAX_REQUEST_MB", 5, low=1) * 1024 * 1024,
         # The largest grid ledger community staff may import (the import page alone takes more than the above).
         "IMPORT_MAX_BYTES": _int(env, "CAREAPP_IMPORT_MAX_MB", 10, low=1) * 1024 * 1024,
     }

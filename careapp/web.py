@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from careapp.accounts.models import User
@@ -18,6 +20,12 @@ from careapp.core.validation import MAX_ID
 from careapp.extensions import login_manager
 
 RETRY_AFTER_SECONDS = 5
+# Every page's scripts and styles come from careapp's own static files: no inline <script>, no on*= handler, no
+# <style> or style= (docs/security.md). Pico's icons are data: images in its CSS.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
+    "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+))
 DOWNLOAD_COOKIE = "careapp_download"
 DOWNLOAD_TOKEN = re.compile(r"[0-9]{1,32}")
 
@@ -62,6 +70,19 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+def secure_cookies() -> bool:
+    """Cookies carry the Secure flag when the request came over HTTPS (as the proxy says, with
+    CAREAPP_PROXY_COUNT), or always with CAREAPP_SECURE_COOKIES=on."""
+    return bool(current_app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, Secure over HTTPS even when SESSION_COOKIE_SECURE is off."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (bool(request) and request.is_secure)
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -78,6 +99,13 @@ def error_response(error: CareappError):
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+    hops = app.config.get("PROXY_COUNT", 0)
+    if hops:
+        # Behind nginx or another reverse proxy: believe its X-Forwarded-For (the client's address, which the rate
+        # limits count by) and X-Forwarded-Proto (https, for Secure cookies), from that many proxies, no more; never
+        # X-Forwarded-Host, which a proxy that does not set it would pass on from the client.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see that page.")
 
@@ -118,6 +146,9 @@ def init_app(app: Flask) -> None:
     def on_http_error(error: HTTPException):
         code, message = HTTP_CODES.get(error.code, ("error", error.description or _("Error")))
         message = str(message)  # the page's (or the API caller's) language, now
+        if error.code == 413 and request.max_content_length:
+            message = _("The upload is too large: careapp takes at most %(size)s MB at a time.",
+                        size=max(1, request.max_content_length // (1024 * 1024)))
         if error.code == 429:
             return error_response(Throttled(message))
         if not wants_json() and error.code not in (404, 405, 413):
@@ -147,12 +178,13 @@ def init_app(app: Flask) -> None:
         token = request.args.get("download_token", "")
         if DOWNLOAD_TOKEN.fullmatch(token) and "attachment" in response.headers.get("Content-Disposition", ""):
             response.set_cookie(DOWNLOAD_COOKIE, token, max_age=120, path="/", samesite="Lax",
-                                secure=request.is_secure)
+                                secure=secure_cookies())
         return response
 
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for browsers without CSP 2
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response

@@ -134,7 +134,9 @@ def test_the_page_groups_each_kinds_settings(client, world, manager):
     for legend in ("Day care", "Meal help", "Childcare", "Sessions (day care and childcare)"):
         assert f"<legend>{legend}</legend>" in page
     assert 'class="kind-part for-childcare for-daycare"' in page
-    assert 'option[value="meal"]:checked' in page  # the kind shows only its own part
+    # The kind shows only its own part: a style sheet of the page's own (no inline style, see docs/security.md).
+    assert "/static/pages/service-form.css" in page
+    assert 'option[value="meal"]:checked' in text(client.get("/static/pages/service-form.css"))
     assert "活动区 (普康养老服务中心服务点)" in page
 
 

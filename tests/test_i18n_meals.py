@@ -156,7 +156,7 @@ def test_the_kitchen_sheet_and_its_print_view(client, orders):
                    "共需备餐 3 份。", "另有 1 人在候补名单上（未计入）。", "按菜品统计份数",
                    "<td>套餐</td>", "出餐方式", "过敏：花生", "请勿遗漏（1）", "对花生过敏",
                    "请核对：宫保鸡丁：含花生，王奶奶对此过敏", "全部用餐人（3）", "打印", "下载 CSV", "送餐单")
-    assert "@media print" in page and 'aria-label="请勿遗漏"' in page
+    assert "/static/pages/meals-print.css" in page and 'aria-label="请勿遗漏"' in page
     chinese(client.get(f"/meals/slots/{orders.dinner_slot.id}/kitchen"), "共需备餐 0 份。", "没有订餐。",
             "未登记。", "这一餐没有有特殊需求的人。")
 

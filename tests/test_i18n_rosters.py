@@ -71,7 +71,7 @@ def test_the_day_roster_for_the_partners_own_staff_reads_in_chinese(client, scen
     assert "李奶奶 (奶奶, 13900003333)" in page and "花生" in page
     assert "没有授权接送人，请联系家庭" in page  # 小刚: nobody may collect him
     assert "人手不足：还需 1 人" in page and "有 1 个班次人数低于最少需要人数。" in page
-    assert "@media print" in page and "size: A4" in page  # the print view: the same page on A4
+    assert "/static/pages/rosters-print.css" in page  # the print view: the same page on A4
 
 
 def test_community_staff_read_the_day_roster_without_needs_in_chinese(client, scene):

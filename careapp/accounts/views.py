@@ -18,6 +18,7 @@ from careapp.district.queries import buildings_by_place
 from careapp.extensions import limiter
 from careapp.households.services import register_family
 from careapp.pages import render, safe_next, show_refusal
+from careapp.web import secure_cookies
 
 bp = Blueprint("accounts", __name__)
 
@@ -87,9 +88,9 @@ def text_size() -> Response:
     response = redirect(back)
     if form.size.data == "large":
         response.set_cookie(TEXT_SIZE_COOKIE, "large", max_age=TEXT_SIZE_SECONDS, path="/", httponly=True,
-                            samesite="Lax", secure=request.is_secure)
+                            samesite="Lax", secure=secure_cookies())
     else:
-        response.delete_cookie(TEXT_SIZE_COOKIE, path="/", httponly=True, samesite="Lax", secure=request.is_secure)
+        response.delete_cookie(TEXT_SIZE_COOKIE, path="/", httponly=True, samesite="Lax", secure=secure_cookies())
     return response
 
 
@@ -107,7 +108,7 @@ def language() -> Response:
         set_language(current_user.id, form.language.data, by=current_user, now=now())
     response = redirect(back)
     response.set_cookie(LANGUAGE_COOKIE, form.language.data, max_age=LANGUAGE_COOKIE_SECONDS, path="/",
-                        httponly=True, samesite="Lax", secure=request.is_secure)
+                        httponly=True, samesite="Lax", secure=secure_cookies())
     return response
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from careapp.accounts.models import ApiToken, User
 from careapp.accounts.services import authenticate, issue_token, revoke_token, set_language
-from careapp.api.registry import api, failed, login_rate_limit
+from careapp.api.registry import api, failed, login_rate_limit, token_rate_limit
 from careapp.api.schemas import LanguageIn, MeOut, TokenIn, TokenOut
 from careapp.core.clock import now
 
 
 @api.route("POST", "/tokens", summary="Log in: exchange login and password for a bearer token", auth=False,
-           status=201, body=TokenIn, response=TokenOut, rate_limit=login_rate_limit, deduct_when=failed)
+           status=201, body=TokenIn, response=TokenOut, errors=(401,), rate_limit=login_rate_limit,
+           deduct_when=failed, overall_limit=token_rate_limit)
 def create_token(body: TokenIn) -> TokenOut:
     user = authenticate(body.login, body.password)
     token, row = issue_token(user, now=now())

@@ -73,18 +73,23 @@ class ApiRegistry:
               response: Any = None, body: type[BaseModel] | None = None, body_required: bool = True,
               query: type[BaseModel] | None = None,
               errors: tuple[int, ...] = (), rate_limit: Callable[[], str] | None = None,
-              deduct_when: Callable[[Response], bool] | None = None) -> Callable:
+              deduct_when: Callable[[Response], bool] | None = None,
+              overall_limit: Callable[[], str] | None = None) -> Callable:
         """Register ``func`` at ``method path``. The view receives the path ids by name, and by
         parameter name: ``user`` (the token's user), ``token`` (its row), ``body`` and ``query`` (models).
-        With ``body_required=False`` no body (or an empty one) gives the body model's defaults."""
+        With ``body_required=False`` no body (or an empty one) gives the body model's defaults.
+        ``rate_limit`` counts the requests ``deduct_when`` picks (every one without it); ``overall_limit``, a
+        second limit beside it, counts every request."""
 
         def register(func: Callable) -> Callable:
             endpoint = Endpoint(func.__name__, method.upper(), path, summary, auth, status, response, body,
                                 body_required, query,
-                                frozenset(errors), rate_limit is not None)
+                                frozenset(errors), rate_limit is not None or overall_limit is not None)
             view = _view(endpoint, func)
             if rate_limit is not None:
                 view = limiter.limit(rate_limit, deduct_when=deduct_when)(view)
+            if overall_limit is not None:
+                view = limiter.limit(overall_limit, scope=f"{endpoint.name}-overall")(view)
             self.blueprint.add_url_rule(PATH_PARAMETER.sub(FLASK_ID, path), endpoint=endpoint.name,
                                         view_func=view, methods=[endpoint.method])
             self.endpoints.append(endpoint)
@@ -180,6 +185,10 @@ def challenge_on_401(response: Response) -> Response:
 
 def login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def token_rate_limit() -> str:
+    return current_app.config["TOKEN_RATE_LIMIT"]
 
 
 def register_rate_limit() -> str:

@@ -29,7 +29,7 @@ from careapp.accounts.models import User
 from careapp.core import audit
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import BadInput, Conflict
-from careapp.core.exports import safe_cell
+from careapp.core.exports import append_rows
 from careapp.core.i18n import current_language, gettext as _, ngettext
 from careapp.core.validation import CONTROL_CHARACTERS
 from careapp.district.models import Building, Community, Grid
@@ -505,8 +505,7 @@ def template_workbook() -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = _("Buildings")
-    for row in template_rows():
-        sheet.append([safe_cell(value) if isinstance(value, str) else value for value in row])
+    append_rows(sheet, template_rows())
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for index, width in enumerate((16, 16, 16, 44, 12, 12), start=1):

@@ -26,7 +26,7 @@ from careapp.core.i18n import gettext as _
 from careapp.core.i18n import lazy_gettext as _l
 from careapp.core.timefmt import format_local, local_date
 from careapp.households.models import CareRecipient, Household
-from careapp.core.exports import safe_cell
+from careapp.core.exports import append_rows
 from careapp.core.months import Month
 from careapp.meals.models import MealMode, MealOrder
 from careapp.meals.policy import meal_of, meal_word
@@ -272,7 +272,7 @@ def claim_workbook(claim: SubsidyClaim, *, sub_district: str, tiers: Mapping[str
 
 def _rows(sheet, rows: list[list[Any]], money: tuple[int, ...] = ()) -> None:
     for row in rows:
-        sheet.append([safe_cell(value) if isinstance(value, str) else value for value in row])
+        append_rows(sheet, [row])
         for index in money:
             sheet.cell(row=sheet.max_row, column=index + 1).number_format = MONEY_FORMAT
 

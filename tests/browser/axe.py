@@ -43,7 +43,8 @@ def axe_version(page: Page) -> str:
 def inject(page: Page) -> None:
     """Add axe to the page once (a navigation clears it, so call this after each goto)."""
     if not page.evaluate("() => typeof window.axe === 'object' && typeof window.axe.run === 'function'"):
-        page.add_script_tag(path=str(AXE_JS))
+        # Evaluated, not added as an inline <script> (add_script_tag), which careapp's Content-Security-Policy blocks.
+        page.evaluate(AXE_JS.read_text(encoding="utf-8"))
         page.evaluate("(ids) => axe.configure({rules: ids.map(id => ({id, reviewOnFail: false}))})",
                       list(CERTAIN_RULES))
 

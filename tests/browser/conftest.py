@@ -57,6 +57,10 @@ def page(browser, live_server, request):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Anything the Content-Security-Policy blocked (an inline script or style, a handler) fails the test too.
+    csp_violations: list[str] = []
+    page.on("console", lambda message: csp_violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
     test = re.sub(r"\W+", "-", request.node.originalname)
 
     def snap(name: str) -> None:
@@ -71,3 +75,4 @@ def page(browser, live_server, request):
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not csp_violations, f"Content-Security-Policy violations on the page: {csp_violations}"
