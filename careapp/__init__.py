@@ -58,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from careapp.accounts.audit_views import bp as audit_admin
     from careapp.accounts.views import bp as accounts
     from careapp.api import bp as api
     from careapp.booking.views import bp as booking
@@ -79,5 +80,6 @@ def _register_blueprints(app: Flask) -> None:
     from careapp.scheduler.views import bp as scheduler_admin
 
     for blueprint in (accounts, family, booking, partners, community, coverage, reports, enrolments, daycare, meals, billing,
-                      childcare, rosters, partner_admin, notifications, messages, scheduler_admin, calendar_feed, api):
+                      childcare, rosters, partner_admin, notifications, messages, scheduler_admin, audit_admin, calendar_feed,
+                      api):
         app.register_blueprint(blueprint)

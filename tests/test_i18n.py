@@ -195,7 +195,7 @@ from tests.test_pages_access import ANON, PAGES, ROLES, scene  # noqa: E402,F401
 
 # Downloads, not pages: their columns are checked by the export tests.
 NOT_PAGES = frozenset({"district_template_xlsx", "district_template_csv", "coverage_csv", "coverage_xlsx",
-                       "monthly_report_xlsx", "calendar_feed"})
+                       "monthly_report_xlsx", "calendar_feed", "export_data"})
 READABLE = [pytest.param(name, role, id=f"{name}-{role}") for name, (url, expected) in PAGES.items()
             if name not in NOT_PAGES
             for role in ROLES if expected[role] == 200 or (role == ANON and name == "start")]

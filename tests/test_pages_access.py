@@ -83,6 +83,12 @@ PAGES = {
     "edit_message": (f"/partners/{{partner}}/messages/edit?{MESSAGE}", expect(403, **MANAGER_ONLY)),
     "inbox": ("/notifications/", expect(200)),  # everyone's own (district staff: who gets messages)
     "scheduler_admin": ("/admin/scheduler", expect(403, admin=200)),
+    # The audit trail holds every household's values: administrators only (docs/privacy.md).
+    "audit_log": ("/admin/audit", expect(403, admin=200)),
+    # A household's copy of its data and the page asking before deletion: the household itself, or an administrator
+    # for a resident who asks in person.
+    "export_data": ("/family/households/{household}/data.json", expect(403, family=200, admin=200)),
+    "confirm_delete_data": ("/family/households/{household}/delete", expect(403, family=200, admin=200)),
 }
 
 ACTIONS = {
@@ -107,6 +113,7 @@ ACTIONS = {
                            expect(403, family=200, community_staff=200, admin=200)),
     "stop_calendar_link": ("/family/households/{household}/calendar-link/stop",
                            expect(403, family=302, community_staff=302, admin=302)),
+    "delete_data": ("/family/households/{household}/delete", expect(403, family=302, admin=302)),
 }
 
 

@@ -143,6 +143,9 @@ ROLES_FOR = {
     "notifications.mark_all_read": (FAMILY, STAFF),
     "notifications.choose_language": (FAMILY, STAFF),
     "scheduler_admin.overview": (ADMIN,),
+    "audit_admin.audit_log": (ADMIN,),
+    "family.export_data": (FAMILY, ADMIN),
+    "family.delete_data": (FAMILY, ADMIN),
 }
 
 # A valid form for every POST route (built from the scene's ids); the sweep spoils one field at a time.
@@ -162,6 +165,7 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
     "family.remove_adult": lambda ids: {},
     "family.make_calendar_link": lambda ids: {},
     "family.stop_calendar_link": lambda ids: {},
+    "family.delete_data": lambda ids: {},
     "booking.book": lambda ids: {"recipient_id": ids["elder"], "next": "/family/"},
     "booking.cancel": lambda ids: {},
     "booking.accept": lambda ids: {},
@@ -253,6 +257,7 @@ QUERY_PARAMETERS = {
     "daycare.transport": ("day",),
     "daycare.transport_csv": ("day",),
     "notifications.inbox": ("before",),
+    "audit_admin.audit_log": ("actor", "action", "object_type", "object_id", "date_from", "date_to", "page"),
 }
 UNREAD_PARAMETERS = ("next", "q", "id", "page")
 # The query a page needs to be more than a 404 (QUERY_PARAMETERS then spoils it one name at a time).

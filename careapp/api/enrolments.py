@@ -18,6 +18,7 @@ from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
 from careapp.core.i18n import gettext as _
+from careapp.core.privacy import sees_whole_phone
 from careapp.core.timefmt import local_date
 from careapp.daycare.queries import transport_list
 from careapp.enrolments import queries, services
@@ -94,6 +95,6 @@ def transport_list_of_point(user: User, point_id: int, query: TransportQuery) ->
         raise NotFound(_("No such service point."))
     if not user.can_view_partner_rosters(point.partner_id):
         raise Forbidden(_("Only this partner's staff and community staff see its transport list."))
-    whole = user.belongs_to_partner(point.partner_id)
+    whole = sees_whole_phone(user, partner_id=point.partner_id)
     day = query.day or local_date(now())
     return [TransportEntryOut.of(row, whole_phones=whole) for row in transport_list(point.id, day)]

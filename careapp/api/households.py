@@ -1,6 +1,10 @@
 """Families registering at a building and the members they book care for."""
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import Field
+
 from careapp.accounts.models import User
 from careapp.api.registry import api, register_rate_limit
 from careapp.api.schemas import (
@@ -12,6 +16,7 @@ from careapp.api.schemas import (
     FamilyOut,
     HouseholdQuery,
     MealNeedsIn,
+    Out,
     RecipientIn,
     RecipientOut,
 )
@@ -20,7 +25,10 @@ from careapp.core.db import db
 from careapp.core.errors import BadInput, Forbidden, NotFound
 from careapp.core.i18n import gettext as _
 from careapp.district.queries import find_buildings
-from careapp.households.models import CareRecipient, RecipientKind
+from careapp.core.privacy import phone_for
+from careapp.households.erasure import erase_household, may_erase
+from careapp.households.export import household_data
+from careapp.households.models import AuthorisedAdult, CareRecipient, RecipientKind
 from careapp.households.queries import household_with_members
 from careapp.households.services import (
     add_authorised_adult,
@@ -46,6 +54,18 @@ def buildings(query: BuildingQuery) -> list[BuildingOut]:
             for building in find_buildings(grid_id=query.grid_id, name_contains=query.q)]
 
 
+def _recipient_out(user: User, recipient: CareRecipient) -> RecipientOut:
+    """A member as ``user`` may see them: phones whole for the household itself, masked for staff acting for it."""
+    out = RecipientOut.of(recipient)
+    needs = out.needs.model_copy(update={"emergency_contact_phone": phone_for(
+        user, recipient, recipient.emergency_contact_phone) or None})
+    return out.model_copy(update={"phone": phone_for(user, recipient) or None, "needs": needs})
+
+
+def _adult_out(user: User, adult: AuthorisedAdult) -> AuthorisedAdultOut:
+    return AuthorisedAdultOut.of(adult).model_copy(update={"phone": phone_for(user, adult) or None})
+
+
 def _household_for(user: User, household_id: int | None) -> int:
     """The household a request is about: the one named, else the caller's own."""
     household_id = household_id if household_id is not None else user.household_id
@@ -64,7 +84,7 @@ def recipients(user: User, query: HouseholdQuery) -> list[RecipientOut]:
     household = household_with_members(household_id)
     if household is None:
         raise NotFound(_("No such household."))
-    return [RecipientOut.of(member) for member in household.members]
+    return [_recipient_out(user, member) for member in household.members]
 
 
 @api.route("POST", "/recipients", summary="Add an elder or a child to a household", status=201,
@@ -75,7 +95,7 @@ def create_recipient(user: User, body: RecipientIn) -> RecipientOut:
                               ability_level=body.ability_level,
                               needs=body.needs.model_dump(exclude_none=True) if body.needs else None,
                               diet_tags=body.diet_tags, special_group=body.special_group, phone=body.phone)
-    return RecipientOut.of(recipient)
+    return _recipient_out(user, recipient)
 
 
 @api.route("PATCH", "/recipients/{recipient_id}/meal-needs", body=MealNeedsIn, response=RecipientOut,
@@ -84,7 +104,7 @@ def change_meal_needs(user: User, recipient_id: int, body: MealNeedsIn) -> Recip
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise BadInput(_("Give at least one field to change."))
-    return RecipientOut.of(update_meal_needs(member_id=recipient_id, by=user, now=now(), **changes))
+    return _recipient_out(user, update_meal_needs(member_id=recipient_id, by=user, now=now(), **changes))
 
 
 # --- who may collect a child ---
@@ -104,7 +124,7 @@ def _child_for(user: User, recipient_id: int) -> CareRecipient:
            errors=(403,), summary="The adults who may collect a child (the family's list; removed ones included)")
 def authorised_adults(user: User, recipient_id: int) -> list[AuthorisedAdultOut]:
     child = _child_for(user, recipient_id)
-    return [AuthorisedAdultOut.of(adult) for adult in child.authorised_adults]
+    return [_adult_out(user, adult) for adult in child.authorised_adults]
 
 
 @api.route("POST", "/recipients/{recipient_id}/authorised-adults", status=201, body=AuthorisedAdultIn,
@@ -112,10 +132,39 @@ def authorised_adults(user: User, recipient_id: int) -> list[AuthorisedAdultOut]
 def add_adult(user: User, recipient_id: int, body: AuthorisedAdultIn) -> AuthorisedAdultOut:
     adult = add_authorised_adult(child_id=_child_for(user, recipient_id).id, by=user, now=now(), name=body.name,
                                  relation=body.relation, phone=body.phone)
-    return AuthorisedAdultOut.of(adult)
+    return _adult_out(user, adult)
 
 
 @api.route("POST", "/authorised-adults/{adult_id}/remove", response=AuthorisedAdultOut, errors=(403, 409),
            summary="Take an adult off a child's list: staff may no longer hand the child to them")
 def remove_adult(user: User, adult_id: int) -> AuthorisedAdultOut:
-    return AuthorisedAdultOut.of(remove_authorised_adult(adult_id, by=user, now=now()))
+    return _adult_out(user, remove_authorised_adult(adult_id, by=user, now=now()))
+
+
+# --- the household's own data (PIPL; docs/privacy.md) ---
+
+@api.route("GET", "/households/{household_id}/export", response=dict[str, Any], errors=(403, 404),
+           summary="Everything careapp holds about a household, as one JSON document (the household itself)")
+def export_household(user: User, household_id: int) -> dict[str, Any]:
+    if not may_erase(user, household_id):
+        raise Forbidden(_("Only the household itself may download or delete its data."))
+    return household_data(household_id, now=now())
+
+
+class ErasureOut(Out):
+    household_id: int
+    bookings_cancelled: int = Field(description="Bookings still to come, cancelled (freed places went to the "
+                                                "waiting list).")
+    bookings_kept: int = Field(description="Bookings past their cancellation cutoff: kept, under a number.")
+    enrolments_ended: int
+    accounts_closed: int = Field(description="The household's accounts, closed; their tokens are revoked.")
+
+
+@api.route("POST", "/households/{household_id}/erase", response=ErasureOut, errors=(403, 404, 409),
+           summary="Delete a household's data at once: anonymised, keeping what the statistics count "
+                   "(the household itself; cannot be undone)")
+def erase(user: User, household_id: int) -> ErasureOut:
+    erasure = erase_household(household_id, by=user, now=now())
+    return ErasureOut(household_id=erasure.household_id, bookings_cancelled=erasure.bookings_cancelled,
+                      bookings_kept=erasure.bookings_kept, enrolments_ended=erasure.enrolments_ended,
+                      accounts_closed=erasure.accounts_closed)

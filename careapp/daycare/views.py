@@ -11,6 +11,7 @@ from careapp.booking.engine import status_word
 from careapp.core.clock import now
 from careapp.core.db import db
 from careapp.core.exports import csv_response
+from careapp.core.privacy import sees_whole_phone
 from careapp.core.i18n import gettext as _
 from careapp.core.i18n import lazy_gettext as _l
 from careapp.core.timefmt import format_local, local_date
@@ -37,8 +38,8 @@ def _point_and_day(point_id: int) -> tuple[ServicePoint, DayForm, date | None]:
 
 
 def _whole_phones(point: ServicePoint) -> bool:
-    """The partner's own staff call the numbers; others see them masked."""
-    return acting_user().belongs_to_partner(point.partner_id)
+    """The partner's own staff call the numbers; others see them masked (careapp.core.privacy's one rule)."""
+    return sees_whole_phone(acting_user(), partner_id=point.partner_id)
 
 
 @bp.get("/points/<int:point_id>/transport")

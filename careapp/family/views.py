@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
+from flask_login import login_required, logout_user
 from werkzeug.wrappers import Response
 
 from careapp.accounts.models import Role, User
@@ -13,9 +13,12 @@ from careapp.core.db import db
 from careapp.core.errors import CareappError
 from careapp.core.i18n import gettext as _, lazy_gettext as _l
 from careapp.core.months import Month, month_name
+from careapp.core.privacy import phone_for
 from careapp.core.timefmt import local_date
 from careapp.family import calendar
 from careapp.family.forms import AuthorisedAdultForm, MemberForm
+from careapp.households.erasure import erase_household, may_erase
+from careapp.households.export import export_filename, household_data, json_chunks
 from careapp.households.models import AuthorisedAdult, CareRecipient, Household, RecipientKind
 from careapp.households.queries import household_with_members
 from careapp.households.services import add_authorised_adult, add_recipient, remove_authorised_adult
@@ -148,3 +151,57 @@ def remove_adult(adult_id: int) -> Response:
     except CareappError as error:
         show_refusal(error)
     return redirect(household_page(user, adult.child.household_id))
+
+
+# --- the household's own data (PIPL): a copy of all of it, and deletion (docs/privacy.md) ---
+
+# Every page may show a resident's phone through the one rule of careapp.core.privacy.
+bp.add_app_template_global(phone_for, "phone_for")
+
+ONLY_THE_HOUSEHOLD = _l("Only the household itself may download or delete its data.")
+
+
+def _own_data(household_id: int) -> tuple[User, Household]:
+    """The household's own account (or an administrator, for a resident who asks in person) and the household."""
+    user = acting_user()
+    require(may_erase(user, household_id), ONLY_THE_HOUSEHOLD)
+    return user, db.get_or_404(Household, household_id)
+
+
+@bp.get("/households/<int:household_id>/data.json")
+@login_required
+def export_data(household_id: int) -> ResponseReturnValue:
+    """Everything careapp holds about the household, as a JSON file to keep."""
+    _user, household = _own_data(household_id)
+    data = household_data(household.id, now=now())
+    return Response(json_chunks(data), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{export_filename(household.id)}"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.route("/households/<int:household_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_data(household_id: int) -> ResponseReturnValue:
+    """Ask before deleting (GET), then anonymise the household at once (POST): it cannot be undone."""
+    user, household = _own_data(household_id)
+    if household.anonymised_at is not None:
+        flash(_("This household's data has already been deleted."), "error")
+        return redirect(url_for("accounts.start"))
+    back = household_page(user, household.id)
+    if request.method == "GET":
+        return render("family/delete_data.html", household=household, back=back,
+                      bookings=queries.household_bookings(household.id, now=now()))
+    try:
+        erasure = erase_household(household.id, by=user, now=now())
+    except CareappError as error:
+        show_refusal(error)
+        return redirect(back)
+    message = _("The household's data is deleted: %(cancelled)s bookings cancelled, %(kept)s kept (too late to "
+                "cancel), %(accounts)s accounts closed.", cancelled=erasure.bookings_cancelled,
+                kept=erasure.bookings_kept, accounts=erasure.accounts_closed)
+    if user.household_id == household.id:
+        logout_user()  # the account itself is closed now
+        flash(message, "success")
+        return redirect(url_for("accounts.login"))
+    flash(message, "success")
+    return redirect(url_for("accounts.start"))

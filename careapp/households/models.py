@@ -48,6 +48,9 @@ class Household(db.Model):
     building_id: Mapped[int] = mapped_column(sa.ForeignKey("building.id"), index=True)
     unit: Mapped[str | None] = mapped_column(sa.String(50))  # flat / room within the building
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the household asked for its data to be deleted: names, phones, addresses and health notes are gone;
+    # the building and the members' birth year and month stay for the statistics (docs/privacy.md).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     building: Mapped[Building] = relationship()
     members: Mapped[list[CareRecipient]] = relationship(

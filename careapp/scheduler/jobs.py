@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import current_app
 
 from careapp.booking import engine
+from careapp.core.audit import purge_expired
 from careapp.meals.notices import send_kitchen_sheets
 from careapp.notifications.delivery import send_due
 from careapp.notifications.reminders import send_due_reminders
@@ -26,6 +27,7 @@ DEFAULT_INTERVALS: dict[str, int] = {
     "kitchen_sheets": 60,
     "send_notifications": 30,
     "no_shows": 900,
+    "audit_retention": 86400,
 }
 
 
@@ -60,6 +62,11 @@ def no_shows_job(now: datetime) -> int:
     return engine.mark_no_shows(now=now)
 
 
+def audit_retention_job(now: datetime) -> int:
+    """Delete audit entries older than CAREAPP_AUDIT_RETENTION_DAYS, in batches (see docs/privacy.md)."""
+    return purge_expired(now=now, retention_days=current_app.config["AUDIT_RETENTION_DAYS"])
+
+
 JOBS = {
     "open_slots": open_slots_job,
     "fill_places": fill_places_job,
@@ -67,4 +74,5 @@ JOBS = {
     "kitchen_sheets": kitchen_sheets_job,
     "send_notifications": send_notifications_job,
     "no_shows": no_shows_job,
+    "audit_retention": audit_retention_job,
 }

@@ -35,6 +35,8 @@ JOB_DESCRIPTIONS = {
     "kitchen_sheets": _l("At each meal's cutoff, the kitchen sheet to the canteen's staff."),
     "send_notifications": _l("Deliver pending e-mails and SMS, each once; retry those that failed for a while."),
     "no_shows": _l("After a slot ends, bookings never checked in become no-shows (not meals: see MealPolicy)."),
+    "audit_retention": _l("Delete audit entries older than CAREAPP_AUDIT_RETENTION_DAYS, in batches (see "
+                          "docs/privacy.md)."),
 }
 
 # Why a notification was skipped, as the rules that skip one write it (careapp.notifications.reminders,
