@@ -8,6 +8,8 @@
     careapp bench-data     fill an empty database with a generated district or city (benchmarks)
     careapp serve          production: gunicorn with several workers, no scheduler
     careapp scheduler      production: the one process that runs the scheduled jobs
+    careapp backup FILE    back up the database while careapp runs (docs/operations.md)
+    careapp restore FILE   restore a backup into an empty database (or any, with --replace)
 
 Every command answers bad input and an unusable database with a message and
 a non-zero exit, never a traceback.
@@ -36,8 +38,11 @@ from careapp.core.errors import CareappError
 
 
 def register_commands(app: Flask) -> None:
+    # Imported here: careapp.core.backup uses this module's shared checks.
+    from careapp.core.backup import backup_command, restore_command
+
     for command in (init_db, users, import_district_command, load_demo_command, demo_command, serve_command,
-                    scheduler_command, bench_data_command):
+                    scheduler_command, bench_data_command, backup_command, restore_command):
         app.cli.add_command(command)
 
 
