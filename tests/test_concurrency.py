@@ -75,7 +75,12 @@ class LiveServer:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=15)
+        try:
+            # gunicorn lets its workers finish for up to 30 s (its graceful timeout), slower on a busy machine.
+            self.process.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture

@@ -110,7 +110,9 @@ def issue_token(user: User, *, now: datetime) -> tuple[str, ApiToken]:
 
 def token_for(token: str, *, now: datetime) -> ApiToken:
     """The live token row behind a bearer token (the API needs the row to revoke the token in use)."""
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    # The token's user in the same statement: every API request starts here.
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+                            .options(sa.orm.joinedload(ApiToken.user, innerjoin=True)))
     if row is None or not row.is_valid_at(now) or not row.user.active:
         raise NotAuthenticated(_("The token is unknown, expired or revoked."), code="bad_token")
     return row

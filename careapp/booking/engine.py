@@ -55,6 +55,10 @@ def status_word(status: BookingStatus) -> str:
 class BookingResult:
     booking: Booking
     waitlist_position: int | None
+    # As decided, kept apart from ``booking`` (whose attributes the commit expires): a caller that only needs
+    # these, like the scheduler booking many enrolments, reads nothing back.
+    booking_id: int = 0
+    status: BookingStatus | None = None
 
 
 # --- counting (always under the slot lock when a decision depends on it) ---
@@ -76,20 +80,33 @@ def waitlist_position(booking: Booking) -> int | None:
     return ahead + 1
 
 
-def _has_live_booking(slot_id: int, recipient_id: int) -> bool:
-    return db.session.scalar(sa.select(Booking.id).where(
-        Booking.slot_id == slot_id, Booking.recipient_id == recipient_id,
-        Booking.status != BookingStatus.cancelled)) is not None
-
-
 def _violates_live_booking_index(error: IntegrityError) -> bool:
     text = str(error.orig)
     return "uq_booking_live_recipient" in text or "booking.slot_id, booking.recipient_id" in text
 
 
-def _next_waitlist_order(slot_id: int) -> int:
-    top = db.session.scalar(sa.select(sa.func.max(Booking.waitlist_order)).where(Booking.slot_id == slot_id))
-    return (top or 0) + 1
+@dataclass(frozen=True)
+class SlotCounts:
+    places_held: int
+    waiting: int  # waitlisted bookings (with their place in line)
+    top_waitlist_order: int  # the highest waitlist order ever given in the slot (0: none)
+    live_booking: bool  # the recipient already has a booking that is not cancelled
+
+
+def _count_if(condition) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _slot_counts(slot_id: int, recipient_id: int) -> SlotCounts:
+    """What a booking decides on, in one statement (under the slot's lock)."""
+    waiting = sa.and_(Booking.status == BookingStatus.waitlisted, Booking.waitlist_order.is_not(None))
+    live = sa.and_(Booking.recipient_id == recipient_id, Booking.status != BookingStatus.cancelled)
+    row = db.session.execute(
+        sa.select(_count_if(Booking.status.in_(HOLDS_PLACE)), _count_if(waiting),
+                  sa.func.coalesce(sa.func.max(Booking.waitlist_order), 0), _count_if(live))
+        .where(Booking.slot_id == slot_id)).one()
+    held, waiting, top, live = row
+    return SlotCounts(int(held), int(waiting), int(top), bool(live))
 
 
 # --- loading with access checks ---
@@ -151,28 +168,39 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
     ``options`` are what the service kind asks of a booking (a meal's mode and dishes, day-care
     transport); the kind's policy checks and records them. ``by`` is None only for the scheduler
     booking a standing enrolment (``enrolment_id``), whose household agreed to it when enrolling.
+
+    Every booking of a slot waits for the slot's lock, so the lock is held for as few statements as
+    possible: the slot with its service and partner, and the recipient, are read and checked before
+    it is taken (nothing here takes a lock on them, so reading them under the slot's lock was no
+    safer); under the lock the slot is read afresh, its checks made again (no statements: the rest is
+    in hand), and one statement counts what the decision needs. The rows read before the lock are kept
+    over the commit that ends the request's read (``write_transaction(keep_read=True)``), so nothing is
+    reloaded under the lock; the booking's own commit expires them as every commit does.
     """
+    slot = _slot_with_service(slot_id)
+    recipient = db.session.get(CareRecipient, recipient_id)
+    if recipient is None:
+        raise NotFound(_("No such household member."))
+    if by is not None or enrolment_id is None:
+        _require_household_access(by, recipient)
+    service = slot.service  # held here: the identity map keeps a row only while something refers to it
+    policy = policy_for(service.kind)
+    _check_bookable_by(policy, slot, recipient, now)  # refused early, without waiting for the lock
     guard = current_app.config["BOOKING_GUARD"]
-    with write_transaction(guard=guard):
+    with write_transaction(guard=guard, keep_read=True):
         slot = _lock_slot(slot_id, guard=guard)
-        recipient = db.session.get(CareRecipient, recipient_id)
-        if recipient is None:
-            raise NotFound(_("No such household member."))
-        if by is not None or enrolment_id is None:
-            _require_household_access(by, recipient)
-        _check_slot_bookable(slot, now)
-        policy = policy_for(slot.service.kind)
-        policy.check_eligible(recipient, slot, current_app.config)
-        policy.check_booking_open(slot, now)
+        _check_bookable_by(policy, slot, recipient, now)  # again: the slot may have changed meanwhile
+        counts = _slot_counts(slot.id, recipient.id)
         duplicate = Conflict(_("%(name)s already has a booking in this slot.", name=recipient.name),
                              code="duplicate_booking")
-        if _has_live_booking(slot.id, recipient.id):
+        if counts.live_booking:
             raise duplicate
-        if places_held(slot.id) < slot.places:
-            status, order = BookingStatus.confirmed, None
+        if counts.places_held < slot.places:
+            status, order, position = BookingStatus.confirmed, None, None
         else:
-            status, order = BookingStatus.waitlisted, _next_waitlist_order(slot.id)
-        booking = Booking(slot_id=slot.id, recipient_id=recipient.id, status=status, waitlist_order=order,
+            # The new booking is last in line: behind everyone waiting now.
+            status, order, position = BookingStatus.waitlisted, counts.top_waitlist_order + 1, counts.waiting + 1
+        booking = Booking(slot=slot, recipient=recipient, status=status, waitlist_order=order,
                           booked_by_id=by.id if by else None, enrolment_id=enrolment_id,
                           created_at=now, updated_at=now)
         db.session.add(booking)
@@ -188,7 +216,22 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
         policy.apply_options(booking, dict(options or {}), current_app.config, now=now)
         audit.record(f"booking.{status.value}", booking, actor=by, now=now,
                      after={**booking.snapshot(), **policy.options_of(booking)})
-        return BookingResult(booking, waitlist_position(booking))
+        return BookingResult(booking, position, booking.id, status)
+
+
+def _slot_with_service(slot_id: int) -> Slot:
+    """The slot with its service and partner, in one statement (no lock)."""
+    slot = db.session.scalar(sa.select(Slot).where(Slot.id == slot_id)
+                             .options(sa.orm.joinedload(Slot.service).joinedload(Service.partner)))
+    if slot is None:
+        raise NotFound(_("No such slot."))
+    return slot
+
+
+def _check_bookable_by(policy, slot: Slot, recipient: CareRecipient, now: datetime) -> None:
+    _check_slot_bookable(slot, now)
+    policy.check_eligible(recipient, slot, current_app.config)
+    policy.check_booking_open(slot, now)
 
 
 def change_options(booking_id: int, options: Mapping[str, Any], *, by: User, now: datetime) -> Booking:

@@ -91,7 +91,7 @@ def _sqlite_on_begin(conn):
 
 
 @contextmanager
-def write_transaction(*, guard: bool = True) -> Iterator[sa.orm.Session]:
+def write_transaction(*, guard: bool = True, keep_read: bool = False) -> Iterator[sa.orm.Session]:
     """Run a block as one write transaction: commit on success, roll back on error.
 
     Nested calls join the outer transaction, so rules compose (cancel -> fill
@@ -99,6 +99,12 @@ def write_transaction(*, guard: bool = True) -> Iterator[sa.orm.Session]:
     request had open is ended first: a writer must start from a fresh snapshot
     with the lock in hand. ``guard=False`` exists only for the concurrency
     control test, which shows the race that the guard prevents.
+
+    ``keep_read=True`` keeps the rows the request has already read as they are over the commit that ends
+    its read, instead of reading them again at their next use, for a rule that reads and checks what it
+    depends on before taking its lock and re-reads the locked row itself (with :func:`lock_for_update`):
+    ``engine.book``, whose lock every booking of the slot waits for. The write's own commit expires
+    everything as always, so nothing read before it is ever taken for current afterwards.
     """
     session = db.session()  # the request's Session behind the scoped proxy
     if _in_write.get():
@@ -107,7 +113,7 @@ def write_transaction(*, guard: bool = True) -> Iterator[sa.orm.Session]:
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("unsaved changes outside write_transaction(); every write goes through a rule")
     if session.in_transaction():
-        session.commit()
+        _commit(session, expire=not keep_read)
     immediate = _begin_immediate.set(guard)
     try:
         connection = session.connection()
@@ -124,6 +130,18 @@ def write_transaction(*, guard: bool = True) -> Iterator[sa.orm.Session]:
         raise
     finally:
         _in_write.reset(inside)
+
+
+def _commit(session: sa.orm.Session, *, expire: bool) -> None:
+    if expire:
+        session.commit()
+        return
+    kept = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = kept
 
 
 def in_write_transaction() -> bool:

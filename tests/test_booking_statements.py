@@ -1,0 +1,128 @@
+"""How many statements one booking costs, and how many of them run while the slot is locked.
+
+Every booking of a slot waits for the slot's lock, so the burst rate (issue 7) is one over the time a
+booking holds it. These counts keep it short: a lazy load or a second count brought back under the lock,
+fails here. After the commit the answer reads back what the booking wrote (the commit expires every
+row, so that nothing read before it is taken for current): a fixed few statements, outside the lock.
+"""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from careapp.booking import engine
+from careapp.booking.models import Booking, BookingStatus
+from careapp.core.db import db
+from tests.api_helpers import bearer, call  # noqa: F401
+from tests.factories import make_family, make_slot
+from tests.statements import count_statements
+
+# Under the lock: the slot FOR UPDATE, one count, the booking's insert, the slot's tally (only when a
+# place is taken) and the audit entry.
+LOCKED_CONFIRMED = ["SELECT slot", "SELECT", "INSERT INTO booking", "UPDATE slot", "INSERT INTO audit_entry"]
+LOCKED_WAITLISTED = ["SELECT slot", "SELECT", "INSERT INTO booking", "INSERT INTO audit_entry"]
+# After the commit, outside the lock: the answer's booking, slot, member and service read back.
+AFTER_COMMIT = 4
+
+
+def _is_lock_start(statement: str) -> bool:
+    return statement.startswith("BEGIN IMMEDIATE") or statement.startswith("SET LOCAL lock_timeout")
+
+
+def _split(statements: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(before the lock, under it, after its commit), each statement cut to its first words; BEGIN and
+    COMMIT left out."""
+    words = [" ".join(statement.split()[:3]) for statement in statements]
+    start = next(index for index, statement in enumerate(words) if _is_lock_start(statement))
+    end = next((index for index in range(start + 1, len(words)) if words[index] == "COMMIT"), len(words))
+    before = [w for w in words[:start] if w not in ("BEGIN", "COMMIT")]
+    locked = [w for w in words[start + 1:end] if w not in ("BEGIN", "COMMIT")]
+    after = [w for w in words[end + 1:] if w not in ("BEGIN", "COMMIT")]
+    return before, locked, after
+
+
+def _shape(locked: list[str]) -> list[str]:
+    """A statement's kind and table: "SELECT slot" for the slot's lock, "SELECT" for any other read."""
+    shaped = []
+    for statement in locked:
+        if statement.startswith("SELECT slot.id"):
+            shaped.append("SELECT slot")
+        elif statement.startswith("SELECT"):
+            shaped.append("SELECT")
+        elif statement.startswith("UPDATE"):
+            shaped.append(" ".join(statement.split()[:2]))
+        else:
+            shaped.append(statement)
+    return shaped
+
+
+@pytest.fixture
+def reading_room(world, clock):
+    """A one-place reading-room slot tomorrow and three families, each with one elder."""
+    now = clock.now()
+    slot = make_slot(world.academy.services["图书阅览"], world.academy.manager, now, capacity=1)
+    families = [make_family(world.building, now, f"读书家{i}") for i in range(3)]
+    members = [family.add_elder(now, name=f"读者{i}") for i, family in enumerate(families)]
+    ids = (slot.id, [(family.user, member.id) for family, member in zip(families, members)])
+    db.session.commit()
+    return ids
+
+
+def test_engine_book_holds_the_lock_for_the_decision_and_the_writes_only(world, clock, reading_room):
+    slot_id, families = reading_room
+    answers = []
+    for (user, member_id), expected in zip(families[:2], (LOCKED_CONFIRMED, LOCKED_WAITLISTED)):
+        db.session.commit()  # a fresh request: nothing of the slot or the member loaded yet
+        user.role  # (the request's user is loaded with its token)
+        with count_statements(commits=True) as statements:
+            result = engine.book(slot_id, member_id, by=user, now=clock.now())
+            answers.append((result.booking.status, result.waitlist_position, result.booking.slot.starts_at,
+                            result.booking.recipient.name, result.booking.slot.service.name))
+        before, locked, after = _split(statements)
+        assert _shape(locked) == expected, locked
+        # Before the lock: the slot with its service and partner in one statement, and the member.
+        assert len(before) == 2, before
+        # After it: the booking, its slot, member and service read back for the answer.
+        assert len(after) <= AFTER_COMMIT, after
+    assert [(status, position) for status, position, *_ in answers] == [
+        (BookingStatus.confirmed, None), (BookingStatus.waitlisted, 1)]
+    assert answers[1][3] == "读者1" and answers[1][4] == "图书阅览"
+
+
+def test_api_booking_costs_a_fixed_number_of_statements(client, world, clock, bearer, reading_room):
+    slot_id, families = reading_room
+    for (user, member_id), expected, position in zip(families, (LOCKED_CONFIRMED, LOCKED_WAITLISTED,
+                                                                 LOCKED_WAITLISTED), (None, 1, 2)):
+        headers = bearer(user)
+        with count_statements(commits=True) as statements:
+            response = call(client, "POST", f"/slots/{slot_id}/bookings", headers, json={"recipient_id": member_id})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        answer = response.get_json()
+        assert (answer["waitlist_position"], answer["service_name"], answer["recipient_id"]) == (
+            position, "图书阅览", member_id)
+        before, locked, after = _split(statements)
+        assert _shape(locked) == expected, locked
+        assert len(after) <= AFTER_COMMIT, after
+        # The token with its user, then the slot (with service and partner) and the member.
+        assert len(before) == 3, before
+    db.session.rollback()
+    stored = db.session.scalars(sa.select(Booking).where(Booking.slot_id == slot_id).order_by(Booking.id)).all()
+    assert [(b.status, b.waitlist_order) for b in stored] == [
+        (BookingStatus.confirmed, None), (BookingStatus.waitlisted, 1), (BookingStatus.waitlisted, 2)]
+
+
+def test_the_position_answered_is_the_one_counted_afterwards(world, clock):
+    """The new booking's place in line comes from the count made under the lock, not a second count: it
+    must still agree with the count when someone ahead has left the waitlist (orders then have gaps)."""
+    now = clock.now()
+    slot = make_slot(world.academy.services["图书阅览"], world.academy.manager, now, capacity=1)
+    families = [make_family(world.building, now, f"排队家{i}") for i in range(4)]
+    members = [family.add_elder(now, name=f"排队{i}") for i, family in enumerate(families)]
+    results = [engine.book(slot.id, member.id, by=family.user, now=now)
+               for family, member in zip(families[:3], members[:3])]
+    engine.cancel(results[1].booking.id, by=families[1].user, now=now)  # the head of the line leaves
+    last = engine.book(slot.id, members[3].id, by=families[3].user, now=now)
+    assert (last.booking.waitlist_order, last.waitlist_position) == (3, 2)
+    db.session.expire_all()
+    assert engine.waitlist_position(last.booking) == last.waitlist_position
+    assert engine.waitlist_position(results[2].booking) == 1
