@@ -14,11 +14,24 @@ it with ``careapp serve`` (gunicorn, 2 workers per core, CAREAPP_RATE_LIMITS=off
    arrival order. The same 500 bookings as bare SQL transactions (lock the slot, count, insert, tally,
    commit) on a fresh 50-place slot, as many at once as gunicorn has workers; the ratio careapp / raw.
 2. Pages (bench/speed_pages.py): p50/p95 of five pages through HTTP against the same server, each logged in
-   with the login form's session cookie.
+   with the login form's session cookie; the coverage dashboard twice: for the whole area (its default) and
+   for one community.
 3. Scheduler (bench/speed_scheduler.py, in a process of its own): opening a week of slots with standing
    enrolments, and sending 10,000 e-mails to a local aiosmtpd server through careapp's sender against a
    bare smtplib loop.
 4. Memory: the peak RSS (VmHWM) of the gunicorn workers over parts 1-2, and of the part 3 process.
+
+Pages and the city / district ratio: every page's p95 must be under 100 ms on PostgreSQL (reported without a
+target on SQLite) and, at city scale, at most 1.5 x its p95 at district scale. One run knows one scale, so
+``--save FILE`` writes the run's page figures to a JSON file and ``--compare-with FILE`` reads such a file
+(of a district run on the same database engine) and adds each page's ratio city p95 / district p95:
+
+    python bench/run.py --scale district --database postgresql://.../d --only pages --save district.json
+    python bench/run.py --scale city --database postgresql://.../c --only pages --compare-with district.json
+
+``--only pages`` runs the pages alone (no burst, no scheduler; the web workers' memory is still read).
+``--filled`` skips bench-data: the database was already filled by ``careapp bench-data --scale S --seed 1``
+(e.g. by an earlier run), to measure again after a change; init-db still brings its schema up to date.
 
 Prints a table of figures with their targets, PASS or MISS. Not part of the test suite. The database given
 with --database is left filled (drop it afterwards); the temporary folder (SQLite file, server log) is removed.
@@ -47,6 +60,9 @@ from speed_pages import run_pages  # noqa: E402
 
 MEMORY_TARGET_MB = 250
 RATIO_TARGET = 0.5
+PAGE_P95_TARGET_MS = 100       # issue 7: every page at city scale on PostgreSQL
+CITY_RATIO_TARGET = 1.5        # issue 7: city p95 <= 1.5 x district p95
+COVERAGE_P95_TARGET_MS = 1000  # issue 5: the coverage dashboard within a second (SQLite too)
 
 
 # --- the table ---
@@ -101,13 +117,40 @@ def burst_part(table: Table, server: Server, engine: sa.Engine, url: str, plan) 
               ratio >= RATIO_TARGET if on_pg else None)
 
 
-def pages_part(table: Table, server: Server, engine: sa.Engine, now: datetime, plan, runs: int) -> None:
+def pages_part(table: Table, server: Server, engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...],
+               runs: int) -> dict:
+    """Times the pages; returns their figures by page key (what ``--save`` writes)."""
     print(f"pages: {runs} runs each", flush=True)
-    for label, path, figures in run_pages(server.url, engine, now, (plan.slot_id, plan.raw_slot_id), runs):
+    on_pg = engine.dialect.name == "postgresql"
+    saved = {}
+    for key, label, path, figures in run_pages(server.url, engine, now, skip_slots, runs):
         print(f"  {path}: {label}, {figures['bytes']:,} bytes")
-        coverage = path.startswith("/community/coverage")
-        table.add(f"page {path} p50 / p95 ms", f"{figures['p50']:.0f} / {figures['p95']:.0f}",
-                  "p95 < 1000" if coverage else "", figures["p95"] < 1000 if coverage else None)
+        p95 = figures["p95"]
+        if on_pg:
+            target, passed = f"p95 < {PAGE_P95_TARGET_MS}", p95 < PAGE_P95_TARGET_MS
+        elif key.startswith("coverage"):
+            target, passed = f"p95 < {COVERAGE_P95_TARGET_MS}", p95 < COVERAGE_P95_TARGET_MS
+        else:
+            target, passed = "(PG only)", None
+        table.add(f"page {path} p50 / p95 ms", f"{figures['p50']:.0f} / {p95:.0f}", target, passed)
+        saved[key] = {"label": label, "path": path, **figures}
+    return saved
+
+
+def compare_part(table: Table, pages: dict, args, engine_name: str) -> None:
+    """city p95 / district p95 of each page, against a run saved with --save (normally district scale)."""
+    other = json.loads(Path(args.compare_with).read_text())
+    if other.get("database") != engine_name:
+        print(f"  note: {args.compare_with} was measured on {other.get('database')}, this run on {engine_name}")
+    for key, figures in pages.items():
+        before = other.get("pages", {}).get(key)
+        if not before:
+            table.add(f"page {key}: {args.scale} / {other.get('scale')} p95", "(not in file)")
+            continue
+        ratio = figures["p95"] / before["p95"]
+        table.add(f"page {key}: {args.scale} / {other.get('scale')} p95",
+                  f"{figures['p95']:.0f} / {before['p95']:.0f} = {ratio:.2f}", f"<= {CITY_RATIO_TARGET}",
+                  ratio <= CITY_RATIO_TARGET)
 
 
 def scheduler_part(table: Table, env: dict[str, str], folder: str) -> None:
@@ -149,23 +192,35 @@ def database(args, folder: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=["tiny", "district", "city"], default="district")
-    parser.add_argument("--database", help="an EMPTY database URL (default: SQLite in a temporary folder)")
+    parser.add_argument("--database", help="an EMPTY database URL, or a filled one with --filled "
+                                           "(default: SQLite in a temporary folder)")
     parser.add_argument("--runs", type=int, default=30, help="timed fetches of each page")
     parser.add_argument("--workers", type=int, default=2 * len(os.sched_getaffinity(0)))
+    parser.add_argument("--only", choices=["burst", "pages"], help="run only this part (after generating the data)")
+    parser.add_argument("--filled", action="store_true",
+                        help="the database is already filled (bench-data, same scale, seed 1): do not generate")
+    parser.add_argument("--save", metavar="FILE", help="write the page figures to this JSON file")
+    parser.add_argument("--compare-with", metavar="FILE",
+                        help="a JSON file of --save (a district run): report each page's p95 ratio to it")
     args = parser.parse_args()
+    if args.filled and not args.database:
+        parser.error("--filled needs --database (the SQLite default is a new temporary file)")
     folder = tempfile.mkdtemp(prefix="careapp-speed-")
     url = database(args, folder)
     env = careapp_env(url, folder)
     os.environ.update(env)
     table = Table()
     try:
-        table.add(f"generate {args.scale} (init-db + bench-data) s", f"{generate(env, args.scale):.0f}")
+        if not args.filled:
+            table.add(f"generate {args.scale} (init-db + bench-data) s", f"{generate(env, args.scale):.0f}")
+        else:
+            run_careapp(env, "init-db")  # only brings the schema up to date (e.g. a new index since the fill)
         run_all(table, args, env, url, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    engine_name = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    engine_name = engine_label(url)
     table.print(f"careapp speed, {args.scale} scale on {engine_name}, {os.cpu_count()} cores, "
                 f"{args.workers} gunicorn workers")
 
@@ -177,21 +232,40 @@ def run_all(table: Table, args, env: dict[str, str], url: str, folder: str) -> N
     app = create_app()
     now = datetime.now(timezone.utc)
     with app.app_context():
-        plan = prepare(now)
+        plan = prepare(now) if args.only != "pages" else None
         db.session.remove()
         db.engine.dispose()
         engine = db.engine
         server = Server(env, args.workers, f"{folder}/serve.log")
         try:
-            burst_part(table, server, engine, url, plan)
-            pages_part(table, server, engine, now, plan, args.runs)
+            if args.only != "pages":
+                burst_part(table, server, engine, url, plan)
+            if args.only != "burst":
+                skip = (plan.slot_id, plan.raw_slot_id) if plan else ()
+                pages = pages_part(table, server, engine, now, skip, args.runs)
+                save_and_compare(table, args, url, pages)
             web_peak = server.worker_peak_rss_mb()
         finally:
             server.stop()
-        table.add("memory: web worker peak RSS MB (burst + pages)", f"{web_peak:.0f}", f"< {MEMORY_TARGET_MB}",
+        parts = {"burst": "burst", "pages": "pages"}.get(args.only, "burst + pages")
+        table.add(f"memory: web worker peak RSS MB ({parts})", f"{web_peak:.0f}", f"< {MEMORY_TARGET_MB}",
                   web_peak < MEMORY_TARGET_MB)
         engine.dispose()
-    scheduler_part(table, env, folder)
+    if args.only is None:
+        scheduler_part(table, env, folder)
+
+
+def engine_label(url: str) -> str:
+    return "PostgreSQL" if url.startswith("postgres") else "SQLite"
+
+
+def save_and_compare(table: Table, args, url: str, pages: dict) -> None:
+    if args.save:
+        Path(args.save).write_text(json.dumps({"scale": args.scale, "database": engine_label(url),
+                                               "measured_at": datetime.now(timezone.utc).isoformat(),
+                                               "runs": args.runs, "pages": pages}, indent=2) + "\n")
+    if args.compare_with:
+        compare_part(table, pages, args, engine_label(url))
 
 
 if __name__ == "__main__":

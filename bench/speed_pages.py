@@ -1,7 +1,10 @@
 """Part 2 of bench/run.py: page times through HTTP against the gunicorn server of part 1.
 
 Each page is fetched by a ``requests.Session`` logged in through the login form (session cookie), once to
-warm up and then ``runs`` times one after another; p50 and p95 in milliseconds.
+warm up and then ``runs`` times one after another; p50 and p95 in milliseconds. Each page has a key (``home``,
+``finder``, ``roster``, ``kitchen``, ``coverage``, ``coverage_community``) that names it whatever objects the
+scale picked, so the figures of a district run and a city run can be put side by side (``bench/run.py --save`` /
+``--compare-with``).
 """
 from __future__ import annotations
 
@@ -33,7 +36,8 @@ def log_in(base_url: str, login: str) -> requests.Session:
 def choose(engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...]) -> dict:
     """Realistic objects: the busiest coming slot (and meal slot), the family with the most coming bookings."""
     coming = ("FROM booking b JOIN slot s ON s.id = b.slot_id JOIN service v ON v.id = s.service_id "
-              f"WHERE s.starts_at > :now AND b.status IN {LIVE} AND s.id NOT IN ({','.join(map(str, skip_slots))})")
+              f"WHERE s.starts_at > :now AND b.status IN {LIVE} "
+              f"AND s.id NOT IN ({','.join(map(str, skip_slots or (0,)))})")
     busiest = "GROUP BY s.id, v.partner_id ORDER BY count(*) DESC, s.id LIMIT 1"
     with engine.connect() as connection:
         slot = connection.execute(sa.text(f"SELECT s.id, v.partner_id, count(*) {coming} AND v.kind <> 'meal' "
@@ -48,20 +52,25 @@ def choose(engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...]) -> dic
     return {"slot": slot, "meal": meal, "family": family, "community": community}
 
 
-def pages(engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...]) -> list[tuple[str, str, str]]:
-    """(label, login, path) of each page to time."""
+def pages(engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...]) -> list[tuple[str, str, str, str]]:
+    """(key, label, login, path) of each page to time."""
     from careapp.benchdata import community_staff_login, family_login, partner_staff_login
 
     picked = choose(engine, now, skip_slots)
     slot, meal, family = picked["slot"], picked["meal"], picked["family"]
     return [
-        (f"family home (household {family[0]}, {family[1]} coming bookings)", family_login(family[0]), "/family/"),
-        ("slot finder (same family)", family_login(family[0]), "/booking/slots"),
-        (f"slot roster (slot {slot[0]}, {slot[2]} bookings)", partner_staff_login(slot[1], 1),
+        ("home", f"family home (household {family[0]}, {family[1]} coming bookings)", family_login(family[0]),
+         "/family/"),
+        ("finder", "slot finder (same family)", family_login(family[0]), "/booking/slots"),
+        ("roster", f"slot roster (slot {slot[0]}, {slot[2]} bookings)", partner_staff_login(slot[1], 1),
          f"/partners/slots/{slot[0]}"),
-        (f"kitchen sheet (meal slot {meal[0]}, {meal[2]} orders)", partner_staff_login(meal[1], 1),
+        ("kitchen", f"kitchen sheet (meal slot {meal[0]}, {meal[2]} orders)", partner_staff_login(meal[1], 1),
          f"/meals/slots/{meal[0]}/kitchen"),
-        ("coverage dashboard (community staff)", community_staff_login(picked["community"]), "/community/coverage/"),
+        ("coverage", "coverage dashboard (community staff)", community_staff_login(picked["community"]),
+         "/community/coverage/"),
+        # The same dashboard for one community: the default above sums the whole area (at city scale, the city).
+        ("coverage_community", f"coverage dashboard of community {picked['community']}",
+         community_staff_login(picked["community"]), f"/community/coverage/?community_id={picked['community']}"),
     ]
 
 
@@ -80,5 +89,6 @@ def time_page(base_url: str, login: str, path: str, runs: int) -> dict:
 
 
 def run_pages(base_url: str, engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...], runs: int) -> list:
-    return [(label, path, time_page(base_url, login, path, runs))
-            for label, login, path in pages(engine, now, skip_slots)]
+    """[(key, label, path, {"p50", "p95", "bytes"})] for each page."""
+    return [(key, label, path, time_page(base_url, login, path, runs))
+            for key, label, login, path in pages(engine, now, skip_slots)]

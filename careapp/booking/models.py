@@ -50,7 +50,7 @@ class Booking(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slot_id: Mapped[int] = mapped_column(sa.ForeignKey("slot.id"))
-    recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("care_recipient.id"), index=True)
+    recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("care_recipient.id"))
     status: Mapped[BookingStatus] = mapped_column(
         sa.Enum(BookingStatus, name="booking_status", native_enum=False, create_constraint=True, length=12))
     # Arrival order on the slot's waitlist (kept after promotion, for the record).
@@ -91,6 +91,9 @@ class Booking(db.Model):
         sa.UniqueConstraint("slot_id", "waitlist_order", name="uq_booking_slot_waitlist_order"),
         sa.Index("ix_booking_slot_status", "slot_id", "status"),
         sa.Index("ix_booking_offer_expires_at", "offer_expires_at"),
+        # A person's bookings (the family pages), and read from the index alone, the slot and status of each:
+        # an area's demand on the coverage dashboard is found through its residents, not the city's bookings.
+        sa.Index("ix_booking_recipient_slot_status", "recipient_id", "slot_id", "status"),
         sa.CheckConstraint("health_temperature IS NULL OR health_temperature BETWEEN 30 AND 45",
                            name="health_temperature_range"),
     )

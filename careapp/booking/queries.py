@@ -59,7 +59,10 @@ def _count_where(condition) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _booking_counts() -> sa.Subquery:
+def _booking_counts(slot_ids) -> sa.Subquery:
+    """Confirmed, offered and waitlisted bookings of these slots (ids, or a select of ids). Only theirs: the
+    database is not left to push a page's filter into a grouping over every booking of the city (PostgreSQL
+    does so for one slot id only, SQLite never), so a page costs what its own slots hold (issue 7)."""
     return (
         sa.select(
             Booking.slot_id,
@@ -67,14 +70,16 @@ def _booking_counts() -> sa.Subquery:
             _count_where(Booking.status == BookingStatus.offered).label("offered"),
             _count_where(Booking.status == BookingStatus.waitlisted).label("waitlisted"),
         )
-        .where(Booking.status != BookingStatus.cancelled)
+        .where(Booking.status != BookingStatus.cancelled, Booking.slot_id.in_(slot_ids))
         .group_by(Booking.slot_id)
         .subquery("counts")
     )
 
 
-def _availability_select() -> sa.Select:
-    counts = _booking_counts()
+def _availability_select(slot_ids) -> sa.Select:
+    """Slots with service, partner, service point and booking counts; the caller narrows ``Slot`` to the
+    same ``slot_ids`` (whose bookings alone are counted)."""
+    counts = _booking_counts(slot_ids)
     return (
         sa.select(Slot, Service, PartnerOrganisation, ServicePoint,
                   sa.func.coalesce(counts.c.confirmed, 0), sa.func.coalesce(counts.c.offered, 0),
@@ -93,24 +98,29 @@ def _to_availability(rows) -> list[SlotAvailability]:
 def find_slots(*, now: datetime, kind: ServiceKind | None = None, partner_id: int | None = None,
                service_id: int | None = None, date_from: date | None = None, date_to: date | None = None,
                include_past: bool = False, only_open: bool = True, limit: int = 200) -> list[SlotAvailability]:
-    """Slots by kind, partner and local date range, soonest first, with booked and free places."""
-    stmt = _availability_select()
+    """Slots by kind, partner and local date range, soonest first, with booked and free places. One
+    statement: the page's slots are chosen first (filters, order, limit), then only their bookings counted."""
+    page = (sa.select(Slot.id)
+            .join(Service, Slot.service_id == Service.id)
+            .join(PartnerOrganisation, Service.partner_id == PartnerOrganisation.id))
     if kind is not None:
-        stmt = stmt.where(Service.kind == kind)
+        page = page.where(Service.kind == kind)
     if partner_id is not None:
-        stmt = stmt.where(Service.partner_id == partner_id)
+        page = page.where(Service.partner_id == partner_id)
     if service_id is not None:
-        stmt = stmt.where(Slot.service_id == service_id)
+        page = page.where(Slot.service_id == service_id)
     if date_from is not None:
-        stmt = stmt.where(Slot.starts_at >= from_local(date_from, time.min))
+        page = page.where(Slot.starts_at >= from_local(date_from, time.min))
     if date_to is not None:
-        stmt = stmt.where(Slot.starts_at < from_local(date_to + timedelta(days=1), time.min))
+        page = page.where(Slot.starts_at < from_local(date_to + timedelta(days=1), time.min))
     if not include_past:
-        stmt = stmt.where(Slot.starts_at > now)
+        page = page.where(Slot.starts_at > now)
     if only_open:
-        stmt = stmt.where(Slot.status == SlotStatus.open, Service.active.is_(True),
+        page = page.where(Slot.status == SlotStatus.open, Service.active.is_(True),
                           PartnerOrganisation.approved.is_(True))
-    stmt = stmt.order_by(Slot.starts_at, Slot.id).limit(min(limit, MAX_ROWS))
+    page = page.order_by(Slot.starts_at, Slot.id).limit(min(limit, MAX_ROWS)).subquery("page")
+    stmt = (_availability_select(sa.select(page.c.id)).join(page, page.c.id == Slot.id)
+            .order_by(Slot.starts_at, Slot.id))
     return _to_availability(db.session.execute(stmt).all())
 
 
@@ -126,7 +136,7 @@ def slots_visible_to(user: User, *, now: datetime, partner_id: int | None = None
 
 
 def slot_availability(slot_id: int) -> SlotAvailability | None:
-    row = db.session.execute(_availability_select().where(Slot.id == slot_id)).first()
+    row = db.session.execute(_availability_select([slot_id]).where(Slot.id == slot_id)).first()
     return SlotAvailability(*row) if row else None
 
 
@@ -218,3 +228,4 @@ def roster(slot_id: int) -> list[BookingView]:
         else:
             views.append(BookingView(booking, None))
     return views
+

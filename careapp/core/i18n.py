@@ -17,6 +17,7 @@ are worded per recipient by careapp.notifications.texts, in the recipient's own 
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_date
 from flask import Flask, current_app, request
@@ -79,25 +80,32 @@ def _as_local_day(value: date | datetime) -> date:
     return timefmt.local_date(value) if isinstance(value, datetime) else value
 
 
+@lru_cache(maxsize=4096)
+def _format_day(day: date, pattern: str, language: str) -> str:
+    """Babel's format_date, remembered: a page of slots formats the same few days hundreds of times, at ~0.2 ms
+    a call (parsing the pattern and loading the locale each time). Pure, so safe to share across requests."""
+    return format_date(day, pattern, locale=language)
+
+
 def long_date(value: date | datetime | None) -> str:
     """2026年11月25日 星期三 / Wednesday 25 November 2026."""
     if value is None:
         return ""
-    return format_date(_as_local_day(value), _pattern(LONG_DATE), locale=current_language())
+    return _format_day(_as_local_day(value), _pattern(LONG_DATE), current_language())
 
 
 def short_date(value: date | datetime | None) -> str:
     """2026年11月25日 / 2026-11-25 (English keeps the unambiguous ISO form in tables)."""
     if value is None:
         return ""
-    return format_date(_as_local_day(value), _pattern(SHORT_DATE), locale=current_language())
+    return _format_day(_as_local_day(value), _pattern(SHORT_DATE), current_language())
 
 
 def weekday_name(value: date | datetime | int) -> str:
     """星期三 / Wednesday, of a date or of a weekday number (Monday 0)."""
     if isinstance(value, int):
         value = date(2026, 11, 23 + value)  # a Monday, plus the weekday
-    return format_date(_as_local_day(value), WEEKDAY, locale=current_language())
+    return _format_day(_as_local_day(value), WEEKDAY, current_language())
 
 
 def local_time(moment: datetime | None, clock: str = "%H:%M") -> str:

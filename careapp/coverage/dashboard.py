@@ -284,9 +284,12 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
                 Level.community: district.building_community == (scope.id or 0),
                 Level.grid: district.building_grid == (scope.id or 0)}[scope.level]
     counter = _Counter(district, scope, in_scope)
+    # Below the sub-district, only the scope's buildings (their residents and bookings) are read: every figure
+    # is summed over the buildings in scope, so the others' would be read for nothing (a city has thousands).
+    buildings = None if scope.level is Level.subdistrict else district.building_ids[in_scope].tolist()
 
     # Who lives where.
-    people = residents(district, today)
+    people = residents(district, today, buildings)
     bands = {band.key: people.per_building(district.size, band.key) for band in BANDS}
     elders = sum(bands[band.key] for band in BANDS if band.kind is RecipientKind.elder)
     children = sum(bands[band.key] for band in BANDS if band.kind is RecipientKind.child)
@@ -315,9 +318,12 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
     week_starts_local = [week - timedelta(weeks=back) for back in range(TREND_WEEKS - 1, -1, -1)]
     week_starts = [_utc(day, zone) for day in week_starts_local]
     window_end = _utc(week + timedelta(days=7), zone)
-    places = places_by_point(week_starts, window_end)
-    demand = demand_by_building(district, people, kinds, week_starts[-1], window_end)
     point_building = _point_buildings(district, offers)
+    # The places of service points standing in scope: the only ones summed (by building, week and trend).
+    points = None if buildings is None else [point for point, index in point_building.items()
+                                             if index >= 0 and in_scope[index]]
+    places = places_by_point(week_starts, window_end, points)
+    demand = demand_by_building(district, people, kinds, week_starts[-1], window_end, buildings)
 
     def place_column(kind_, attribute, weeks=(TREND_WEEKS - 1,)) -> np.ndarray:
         """Places of a kind per building: each service point's put on its nearest building."""

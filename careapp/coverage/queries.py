@@ -100,14 +100,19 @@ class Residents:
         return self.building[np.searchsorted(self.ids, recipient_ids)]
 
 
-def residents(district: District, on: date) -> Residents:
-    """Every elder and child with their building and age band on the day ``on``: one statement."""
+def residents(district: District, on: date, buildings: list[int] | None = None) -> Residents:
+    """Every elder and child with their building and age band on the day ``on``: one statement. With
+    ``buildings``, only those living in them (a community's, not the city's: the page's cost follows its area)."""
     stmt = (sa.select(CareRecipient.id, Household.building_id, band_column(on))
             .join(Household, CareRecipient.household_id == Household.id).order_by(CareRecipient.id))
+    if buildings is not None:
+        stmt = stmt.where(Household.building_id.in_(buildings))
     rows = _plain_rows(stmt)
-    position = district.position
+    # The building ids are in ascending order (load_district): their positions found in one search, not a
+    # dictionary look-up per person.
+    buildings_of = np.array([row[1] for row in rows], dtype=np.int64)
     return Residents(ids=np.array([row[0] for row in rows], dtype=np.int64),
-                     building=np.array([position[row[1]] for row in rows], dtype=np.int64),
+                     building=np.searchsorted(district.building_ids, buildings_of).astype(np.int64),
                      band=np.array([row[2] for row in rows], dtype=object))
 
 
@@ -134,11 +139,13 @@ def _week_of(week_starts: list[datetime]) -> sa.ColumnElement[int]:
                    else_=0)
 
 
-def places_by_point(week_starts: list[datetime], window_end: datetime) -> list[PlacesRow]:
+def places_by_point(week_starts: list[datetime], window_end: datetime,
+                    point_ids: list[int] | None = None) -> list[PlacesRow]:
     """Places offered and booked at each service point, per kind and week, for slots starting in the window.
 
     One grouped statement over the window's slots, summing the tallies the booking engine keeps on each
-    slot (Slot.booked_count, ...): never a count of every booking. Cancelled slots offer nothing."""
+    slot (Slot.booked_count, ...): never a count of every booking. Cancelled slots offer nothing. With
+    ``point_ids``, the slots of those service points only."""
     week = _week_of(week_starts).label("week")
     stmt = (sa.select(Service.service_point_id, Service.kind, week, sa.func.sum(Slot.capacity),
                       sa.func.sum(Slot.booked_count), sa.func.sum(Slot.attended_count), sa.func.sum(Slot.no_show_count))
@@ -146,24 +153,34 @@ def places_by_point(week_starts: list[datetime], window_end: datetime) -> list[P
             .where(Slot.starts_at >= week_starts[0], Slot.starts_at < window_end, Slot.status != SlotStatus.cancelled)
             # By the output column: the week's CASE is then worked out once a slot, not twice.
             .group_by(Service.service_point_id, Service.kind, sa.literal_column("week")))
+    if point_ids is not None:
+        stmt = stmt.where(Service.service_point_id.in_(point_ids))
     return [PlacesRow(point, ServiceKind(getattr(kind, "value", kind)), index, *sums)
             for point, kind, index, *sums in _plain_rows(stmt)]
 
 
 def demand_by_building(district: District, people: Residents, kinds: list[ServiceKind], start: datetime,
-                       end: datetime) -> dict[str, dict[ServiceKind, np.ndarray]]:
+                       end: datetime, buildings: list[int] | None = None) -> dict[str, dict[ServiceKind, np.ndarray]]:
     """Where demand lives, per kind, as columns aligned with the district's buildings: ``booked`` (places the
     residents booked in slots starting between ``start`` and ``end``) and ``waitlisted`` (people, not
     bookings: someone on two waitlists of the week counts once).
 
     The bookings are grouped per person and service in SQL; people are placed in their buildings here,
-    from ``people``, which saves joining every booking to its household."""
+    from ``people``, which saves joining every booking to its household.
+
+    With ``buildings`` (``people`` must then be the residents of those buildings), only the bookings of the
+    people living there: found through them (index booking(recipient_id, slot_id, status)), so an area's
+    demand costs what its residents booked, not what the whole city booked that week."""
     stmt = (sa.select(Booking.recipient_id, Slot.service_id, _sum_where(Booking.status.in_(BOOKED)),
                       _sum_where(Booking.status == BookingStatus.waitlisted))
             .select_from(Slot).join(Booking, Booking.slot_id == Slot.id)
             .where(Slot.starts_at >= start, Slot.starts_at < end, Slot.status != SlotStatus.cancelled,
                    Booking.status != BookingStatus.cancelled)
             .group_by(Booking.recipient_id, Slot.service_id))
+    if buildings is not None:
+        stmt = stmt.where(Booking.recipient_id.in_(
+            sa.select(CareRecipient.id).join(Household, CareRecipient.household_id == Household.id)
+            .where(Household.building_id.in_(buildings))))
     rows = _plain_rows(stmt)
     kind_of = {service_id: ServiceKind(getattr(kind, "value", kind))
                for service_id, kind in _plain_rows(sa.select(Service.id, Service.kind))}

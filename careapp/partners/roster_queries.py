@@ -129,8 +129,10 @@ def day_roster(point: ServicePoint, day: date) -> DayRoster:
     """Who is coming (each slot at the point that local day, with its bookings) and who is working."""
     start, end = from_local(day, time.min), from_local(day + timedelta(days=1), time.min)
     # The slot read model's own select, narrowed to one point and day (the booking counts come with it).
+    that_day = (sa.select(Slot.id).join(Service, Slot.service_id == Service.id)
+                .where(Service.service_point_id == point.id, Slot.starts_at >= start, Slot.starts_at < end))
     rows = db.session.execute(
-        queries._availability_select()
+        queries._availability_select(that_day)
         .where(Service.service_point_id == point.id, Slot.starts_at >= start, Slot.starts_at < end)
         .order_by(Slot.starts_at, Service.name, Slot.id)).all()
     availability = [SlotAvailability(*row) for row in rows]
