@@ -20,7 +20,6 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from speed_common import peak_rss_mb
 
@@ -45,11 +44,12 @@ def open_a_week(now: datetime) -> dict:
 
 
 def write_notifications(now: datetime) -> dict:
-    """One reminder per coming confirmed booking until MESSAGES e-mails are pending."""
+    """One reminder per coming confirmed booking until MESSAGES e-mails are pending, 500 bookings a
+    transaction, written the way the reminder job writes them (outbox.bookings_for_notices, outbox.add_all)."""
     from careapp.booking.models import Booking, BookingStatus
     from careapp.core.db import db, write_transaction
     from careapp.notifications.models import Topic
-    from careapp.notifications.outbox import add_once, booking_notification
+    from careapp.notifications.outbox import add_all, booking_notification, bookings_for_notices
     from careapp.partners.models import Slot
 
     ids = list(db.session.scalars(
@@ -62,9 +62,8 @@ def write_notifications(now: datetime) -> dict:
         if count("delivery") >= MESSAGES:
             break
         with write_transaction():
-            for booking in db.session.scalars(sa.select(Booking).where(Booking.id.in_(ids[start:start + 500]))
-                                              .options(joinedload(Booking.recipient))):
-                add_once(booking_notification(booking, Topic.reminder, "reminder:bench", now=now))
+            add_all([booking_notification(booking, Topic.reminder, "reminder:bench", now=now)
+                     for booking in bookings_for_notices(ids[start:start + 500])])
     return {"write_seconds": time.perf_counter() - started, "deliveries": count("delivery")}
 
 
@@ -78,19 +77,29 @@ def send_with_careapp(now: datetime) -> dict:
 
 
 def sent_messages() -> list[tuple[str, bytes]]:
-    """The messages careapp sent, built as its SMTP sender builds them."""
+    """The messages careapp sent, built as its SMTP sender builds them (read as plain rows, 1,000 at a time)."""
     from flask import current_app
 
     from careapp.core.db import db
     from careapp.notifications.channels import SmtpSender
-    from careapp.notifications.models import Delivery, DeliveryStatus
-    from careapp.notifications.outbox import render
+    from careapp.notifications.models import Delivery, DeliveryStatus, Notification, Topic
+    from careapp.notifications.outbox import render_facts, wordings_of
+    from careapp.partners.models import Service
 
     builder = SmtpSender(current_app.config)
-    deliveries = db.session.scalars(sa.select(Delivery).where(Delivery.status == DeliveryStatus.sent)
-                                    .options(joinedload(Delivery.notification)).order_by(Delivery.id))
-    return [(d.address, builder.message(d.address, render(d.notification, d.language),
-                                        f"<bare.{d.id}@bench.example>")) for d in deliveries]
+    rows = db.session.execute(
+        sa.select(Delivery.id, Delivery.address, Delivery.language, Notification.topic, Notification.params,
+                  Service.kind, Service.partner_id)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Service, Service.id == Notification.service_id)
+        .where(Delivery.status == DeliveryStatus.sent).order_by(Delivery.id).execution_options(yield_per=1000))
+    wordings = wordings_of(set(db.session.scalars(sa.select(Service.partner_id).distinct())),
+                           {Topic.reminder}, {"zh_CN", "en"})
+    messages = [(row.address, builder.message(row.address, render_facts(row.topic, row.kind, row.partner_id,
+                                                                       row.params, row.language, wordings),
+                                              f"<bare.{row.id}@bench.example>")) for row in rows]
+    db.session.rollback()
+    return messages
 
 
 def send_bare(messages: list[tuple[str, bytes]], port: int) -> dict:
@@ -115,8 +124,11 @@ def main() -> None:
     figures: dict = {}
     with app.app_context():
         figures.update(open_a_week(now))
+        figures["peak_rss_mb_open"] = peak_rss_mb()
         figures.update(write_notifications(now))
+        figures["peak_rss_mb_write"] = peak_rss_mb()
         figures.update(send_with_careapp(now))
+        figures["peak_rss_mb_send"] = peak_rss_mb()
         messages = sent_messages()
         figures.update(send_bare(messages, args.smtp_port))
     figures["peak_rss_mb"] = peak_rss_mb()

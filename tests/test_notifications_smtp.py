@@ -151,10 +151,11 @@ def test_a_sender_whose_claim_was_taken_over_sends_nothing(world, clock, smtp, m
     reminders_job(now)
     real_record = delivery_module._record_sent
 
-    def taken_over_meanwhile(delivery_id, token, at):
+    def taken_over_meanwhile(delivery_ids, token, at, *recorder):
         with write_transaction():
-            db.session.get(Delivery, delivery_id).claim_token = "another-scheduler"
-        real_record(delivery_id, token, at)
+            for delivery_id in delivery_ids:
+                db.session.get(Delivery, delivery_id).claim_token = "another-scheduler"
+        return real_record(delivery_ids, token, at, *recorder)
 
     monkeypatch.setattr(delivery_module, "_record_sent", taken_over_meanwhile)
     assert send_due(now=now) == 0

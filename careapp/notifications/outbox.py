@@ -4,16 +4,18 @@ Notices about a booking (a place offered, confirmed from the waitlist, the slot 
 closed) are written by the booking engine in the same transaction as the change, so a committed change
 always has its notice and a rolled-back one never does (a transactional outbox). Reminders and kitchen
 sheets are written by scheduler jobs. Either way the unique constraints on ``notification`` make a
-second writer's row impossible; :func:`add_once` turns that into "already there".
+second writer's row impossible; :func:`add_once` and :func:`add_all` turn that into "already there".
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from careapp.accounts.models import PARTNER_ROLES, Role, User
 from careapp.accounts.services import EMAIL, MOBILE
@@ -22,9 +24,10 @@ from careapp.booking.policies import policy_for
 from careapp.core.db import db, write_transaction
 from careapp.core.errors import Forbidden, NotFound
 from careapp.core.i18n import gettext as _
-from careapp.notifications.models import Channel, Delivery, MessageTemplate, Notification, NotificationStatus, Topic
+from careapp.notifications.models import (Channel, Delivery, DeliveryStatus, MessageTemplate, Notification,
+                                          NotificationStatus, Topic)
 from careapp.notifications.texts import Text, default_text, fill, language_of, values_for
-from careapp.partners.models import ServiceKind, Slot
+from careapp.partners.models import Service, ServiceKind, Slot
 
 # The engine's audit actions that families are told about, and the topic of each.
 TOPIC_OF_ACTION: dict[str, Topic] = {
@@ -48,7 +51,11 @@ def booking_changed(booking: Booking, action: str, *, now: datetime) -> Notifica
 
 def booking_notification(booking: Booking, topic: Topic, kind: str, *, now: datetime,
                          skip_reason: str | None = None) -> Notification:
-    """A notification to the booking's household (not yet added to the session)."""
+    """A notification to the booking's household (not yet added to the session).
+
+    Reads the booking's slot, service, partner, service point and recipient (and a meal's order): load
+    many bookings with :func:`bookings_for_notices` first, so that writing their notices reads nothing more.
+    """
     slot = booking.slot
     params = {**slot_facts(slot), "member": booking.recipient.name,
               **policy_for(slot.service.kind).options_of(booking)}
@@ -63,6 +70,27 @@ def booking_notification(booking: Booking, topic: Topic, kind: str, *, now: date
                         skip_reason=skip_reason)
 
 
+def bookings_for_notices(booking_ids: Sequence[int]) -> list[Booking]:
+    """Bookings (in id order) with everything :func:`booking_notification` reads, in two statements whatever
+    their number: recipient, slot, service, partner, service point and meal order in one, the ordered
+    dishes in a second (the meal orders are held by their bookings, so the meal policy's look-up of an
+    order finds it in the session)."""
+    if not booking_ids:
+        return []
+    return list(db.session.scalars(
+        sa.select(Booking).where(Booking.id.in_(list(booking_ids))).order_by(Booking.id)
+        .options(joinedload(Booking.recipient),
+                 joinedload(Booking.slot).joinedload(Slot.service).options(joinedload(Service.partner),
+                                                                           joinedload(Service.service_point)),
+                 joinedload(Booking.meal_order).selectinload(_meal_order_dishes()))).unique())
+
+
+def _meal_order_dishes():
+    from careapp.meals.models import MealOrder  # the meals package imports this module
+
+    return MealOrder.dishes
+
+
 def slot_facts(slot: Slot) -> dict[str, Any]:
     service = slot.service
     point = service.service_point
@@ -71,21 +99,61 @@ def slot_facts(slot: Slot) -> dict[str, Any]:
 
 
 def add_once(notification: Notification) -> Notification | None:
-    """Add a notification and its deliveries, unless one of its kind is already there (then None).
+    """Add a notification and its deliveries, unless one of its kind is already there (then None)."""
+    added = add_all([notification])
+    return added[0] if added else None
 
-    Runs in a savepoint inside the caller's transaction: a row already there (or one another scheduler
-    wrote at the same moment) makes the insert fail on the unique constraint, and only the savepoint is
-    rolled back. The jobs ask only for notifications not yet written, so this is rare.
+
+def add_all(notifications: Iterable[Notification]) -> list[Notification]:
+    """Add notifications and their deliveries, leaving out each whose kind is already there (for its booking,
+    or for its slot when slot-wide); returns those added, in the order given.
+
+    A few statements inside the caller's transaction, however many there are: one ``INSERT ... ON CONFLICT
+    DO NOTHING`` writes the notifications (a row already there, or one another scheduler writes at the same
+    moment, is left out by the unique constraints: no savepoint, nothing rolled back), one query reads the
+    addressees of them all, one INSERT writes the deliveries. The notifications come back attached to the
+    session, with their ids.
     """
-    try:
-        with db.session.begin_nested():
+    wanted: dict[tuple, Notification] = {}
+    for notification in notifications:
+        if notification.status is None:
+            notification.status = NotificationStatus.active
+        wanted.setdefault(_unique_key(notification.booking_id, notification.slot_id, notification.kind), notification)
+    if not wanted:
+        return []
+    table = Notification.__table__
+    rows = [{column: getattr(notification, column) for column in _NOTIFICATION_COLUMNS}
+            for notification in wanted.values()]
+    inserted = db.session.execute(
+        _insert_unless_there(table).returning(table.c.id, table.c.booking_id, table.c.slot_id, table.c.kind), rows)
+    added_ids = {_unique_key(booking_id, slot_id, kind): new_id for new_id, booking_id, slot_id, kind in inserted}
+    added = []
+    for key, notification in wanted.items():
+        if key in added_ids:
+            notification.id = added_ids[key]
+            make_transient_to_detached(notification)
             db.session.add(notification)
-            db.session.flush()
-            if notification.status == NotificationStatus.active:
-                _add_deliveries(notification, now=notification.created_at)
-    except IntegrityError:
-        return None
-    return notification
+            added.append(notification)
+    _add_deliveries([n for n in added if n.status == NotificationStatus.active])
+    return added
+
+
+_NOTIFICATION_COLUMNS = ("topic", "kind", "booking_id", "slot_id", "service_id", "household_id", "partner_id",
+                         "params", "status", "skip_reason", "created_at", "read_at")
+
+
+def _unique_key(booking_id: int | None, slot_id: int, kind: str) -> tuple:
+    """What the unique constraints make unique: the kind per booking, or per slot for slot-wide notices."""
+    return ("booking", booking_id, kind) if booking_id is not None else ("slot", slot_id, kind)
+
+
+def _insert_unless_there(table: sa.Table):
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise RuntimeError(f"careapp runs on PostgreSQL or SQLite, not {dialect}")
 
 
 def addressees(notification: Notification) -> list[User]:
@@ -95,6 +163,36 @@ def addressees(notification: Notification) -> list[User]:
     else:
         who = sa.and_(User.partner_id == notification.partner_id, User.role.in_(PARTNER_ROLES))
     return list(db.session.scalars(sa.select(User).where(who, User.active.is_(True)).order_by(User.id)))
+
+
+def readers_of(notifications: Sequence[Notification]) -> dict[tuple[str, int], list[sa.Row]]:
+    """The addressees of many notifications in one query: ("household", id) or ("partner", id) -> the active
+    accounts reading it (their id, e-mail, phone, login and language), by id."""
+    households = {n.household_id for n in notifications if n.household_id is not None}
+    partners = {n.partner_id for n in notifications if n.household_id is None and n.partner_id is not None}
+    who = []
+    if households:
+        who.append(sa.and_(User.household_id.in_(households), User.role == Role.family))
+    if partners:
+        who.append(sa.and_(User.partner_id.in_(partners), User.role.in_(PARTNER_ROLES)))
+    readers: dict[tuple[str, int], list[sa.Row]] = {}
+    if not who:
+        return readers
+    rows = db.session.execute(
+        sa.select(User.id, User.role, User.household_id, User.partner_id, User.email, User.phone, User.login,
+                  User.language).where(sa.or_(*who), User.active.is_(True)).order_by(User.id))
+    for row in rows:
+        if row.role == Role.family and row.household_id in households:
+            readers.setdefault(("household", row.household_id), []).append(row)
+        if row.role in PARTNER_ROLES and row.partner_id in partners:
+            readers.setdefault(("partner", row.partner_id), []).append(row)
+    return readers
+
+
+def _readers_key(notification: Notification) -> tuple[str, int]:
+    if notification.household_id is not None:
+        return "household", notification.household_id
+    return "partner", notification.partner_id
 
 
 def enabled_channels() -> list[Channel]:
@@ -107,20 +205,31 @@ def enabled_channels() -> list[Channel]:
     return channels
 
 
-def address_of(user: User, channel: Channel) -> str | None:
+def address_of(user: User | sa.Row, channel: Channel) -> str | None:
     if channel == Channel.email:
         return user.email or (user.login if EMAIL.match(user.login) else None)
     return user.phone or (user.login if MOBILE.match(user.login) else None)
 
 
-def _add_deliveries(notification: Notification, *, now: datetime) -> None:
-    for user in addressees(notification):
-        for channel in enabled_channels():
-            address = address_of(user, channel)
-            if address:
-                db.session.add(Delivery(notification_id=notification.id, channel=channel, user_id=user.id,
-                                        address=address, language=language_of(user.language),
-                                        next_attempt_at=now, created_at=now, updated_at=now))
+def _add_deliveries(notifications: Sequence[Notification]) -> None:
+    """A delivery per addressee and enabled channel where they have an address (one query, one INSERT)."""
+    channels = enabled_channels()
+    if not notifications or not channels:
+        return
+    readers = readers_of(notifications)
+    rows = []
+    for notification in notifications:
+        now = notification.created_at
+        for user in readers.get(_readers_key(notification), ()):
+            for channel in channels:
+                address = address_of(user, channel)
+                if address:
+                    rows.append({"notification_id": notification.id, "channel": channel, "user_id": user.id,
+                                 "address": address, "language": language_of(user.language),
+                                 "status": DeliveryStatus.pending, "attempts": 0, "next_attempt_at": now,
+                                 "created_at": now, "updated_at": now})
+    if rows:
+        db.session.execute(sa.insert(Delivery.__table__), rows)
 
 
 # --- still worth sending? ---
@@ -128,16 +237,21 @@ def _add_deliveries(notification: Notification, *, now: datetime) -> None:
 def skip_reason(notification: Notification, booking: Booking | None, slot: Slot, now: datetime) -> str | None:
     """Why a notification is no longer worth sending, or None when it is. One rule for every topic:
     nothing is sent about a slot that has started, and nothing about a booking that has moved on."""
-    if now >= slot.starts_at:
+    return reason_not_to_send(notification.topic, slot.starts_at, booking.status if booking else None,
+                              booking.offer_expires_at if booking else None, now)
+
+
+def reason_not_to_send(topic: Topic, starts_at: datetime, booking_status: BookingStatus | None,
+                       offer_expires_at: datetime | None, now: datetime) -> str | None:
+    """:func:`skip_reason` from the facts it needs (the sender reads them as plain columns, a batch at once)."""
+    if now >= starts_at:
         return "the slot had already started"
-    topic = notification.topic
-    if topic == Topic.reminder and booking.status != BookingStatus.confirmed:
-        return f"the booking is {booking.status.value}"
-    if topic == Topic.place_offered and (booking.status != BookingStatus.offered
-                                         or now >= booking.offer_expires_at):
+    if topic == Topic.reminder and booking_status != BookingStatus.confirmed:
+        return f"the booking is {booking_status.value}"
+    if topic == Topic.place_offered and (booking_status != BookingStatus.offered or now >= offer_expires_at):
         return "the offer is no longer open"
-    if topic == Topic.waitlist_confirmed and booking.status != BookingStatus.confirmed:
-        return f"the booking is {booking.status.value}"
+    if topic == Topic.waitlist_confirmed and booking_status != BookingStatus.confirmed:
+        return f"the booking is {booking_status.value}"
     return None
 
 
@@ -148,12 +262,16 @@ WordingKey = tuple[int, ServiceKind, Topic, str]
 
 def own_wordings(notifications: list[Notification], language: str) -> dict[WordingKey, Text]:
     """The partners' own wordings that these notifications use, in one query."""
-    partners = {n.service.partner_id for n in notifications}
-    if not partners:
+    return wordings_of({n.service.partner_id for n in notifications}, {n.topic for n in notifications}, {language})
+
+
+def wordings_of(partner_ids: set[int], topics: set[Topic], languages: set[str]) -> dict[WordingKey, Text]:
+    """The partners' own wordings of these topics in these languages, in one query (none when no partner)."""
+    if not partner_ids or not topics:
         return {}
     rows = db.session.scalars(sa.select(MessageTemplate).where(
-        MessageTemplate.partner_id.in_(partners), MessageTemplate.language == language,
-        MessageTemplate.topic.in_({n.topic for n in notifications})))
+        MessageTemplate.partner_id.in_(partner_ids), MessageTemplate.language.in_(languages),
+        MessageTemplate.topic.in_(topics)))
     return {(row.partner_id, row.service_kind, row.topic, row.language): Text(row.subject, row.body) for row in rows}
 
 
@@ -170,8 +288,19 @@ def render(notification: Notification, language: str | None,
            wordings: dict[WordingKey, Text] | None = None) -> Text:
     """The subject and body of a notification in one language (zh_CN unless the reader chose en)."""
     language = language_of(language)
-    text = text_for(notification, language, wordings)
-    values = values_for(notification.params, language)
+    return fill_text(text_for(notification, language, wordings), notification.params, language)
+
+
+def render_facts(topic: Topic, kind: ServiceKind, partner_id: int, params: dict[str, Any], language: str | None,
+                 wordings: dict[WordingKey, Text]) -> Text:
+    """:func:`render` from plain facts, with the wordings of a batch read beforehand (:func:`wordings_of`)."""
+    language = language_of(language)
+    text = wordings.get((partner_id, kind, topic, language)) or default_text(topic, kind, language)
+    return fill_text(text, params, language)
+
+
+def fill_text(text: Text, params: dict[str, Any], language: str) -> Text:
+    values = values_for(params, language)
     return Text(fill(text.subject, values).replace("\n", " ").strip(), fill(text.body, values).strip())
 
 

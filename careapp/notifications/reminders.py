@@ -15,14 +15,13 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
 
 from careapp.booking.models import Booking, BookingStatus
 from careapp.booking.policies import policy_for
 from careapp.core.db import db, write_transaction
 from careapp.core.timefmt import from_local, local_date, to_local
 from careapp.notifications.models import Notification, NotificationStatus, Topic
-from careapp.notifications.outbox import add_once, booking_notification
+from careapp.notifications.outbox import add_all, booking_notification, bookings_for_notices
 from careapp.partners.models import Service, ServiceKind, Slot
 
 # How far back the job looks for reminders that fell due while it was not running, to mark them skipped.
@@ -95,9 +94,12 @@ def send_due_reminders(*, now: datetime) -> int:
     booking_ids = sorted(due)
     written = 0
     for start in range(0, len(booking_ids), BATCH):
+        # A batch costs the same few statements whatever its size: the bookings with all the notices read,
+        # then the notices, their addressees and their deliveries (outbox.add_all).
         with write_transaction():
-            for booking in _load(booking_ids[start:start + BATCH]):
-                written += _write_reminders(booking, due[booking.id], now)
+            notifications = [notification for booking in bookings_for_notices(booking_ids[start:start + BATCH])
+                             for notification in _reminders_of(booking, due[booking.id], now)]
+            written += sum(n.status == NotificationStatus.active for n in add_all(notifications))
     return written
 
 
@@ -114,26 +116,17 @@ def _bookings_due(lead: Lead, now: datetime) -> list[int]:
                Booking.status.in_(STARTED), Service.kind.in_(_reminding_kinds()), ~written.exists())))
 
 
-def _load(booking_ids: list[int]) -> list[Booking]:
-    return list(db.session.scalars(
-        sa.select(Booking).where(Booking.id.in_(booking_ids)).order_by(Booking.id)
-        .options(joinedload(Booking.recipient), joinedload(Booking.slot).joinedload(Slot.service))))
-
-
-def _write_reminders(booking: Booking, leads: list[Lead], now: datetime) -> int:
-    """Write the booking's due reminders: the latest one is sent unless it is too late; the others skipped."""
+def _reminders_of(booking: Booking, leads: list[Lead], now: datetime) -> list[Notification]:
+    """The booking's due reminders: the latest one is sent unless it is too late; the others skipped."""
     starts_at = booking.slot.starts_at
     leads = sorted((lead for lead in leads if lead.due_at(starts_at) <= now), key=lambda lead: lead.due_at(starts_at))
-    sent = 0
+    reminders = []
     for position, lead in enumerate(leads):
         reason = _skip_reason(booking, lead, now, latest=position == len(leads) - 1)
         if reason is None and booking.status != BookingStatus.confirmed:
             continue  # checked in early, say: nothing to remind of, and nothing to record
-        notification = add_once(booking_notification(booking, Topic.reminder, lead.kind, now=now,
-                                                     skip_reason=reason))
-        if notification is not None and notification.status == NotificationStatus.active:
-            sent += 1
-    return sent
+        reminders.append(booking_notification(booking, Topic.reminder, lead.kind, now=now, skip_reason=reason))
+    return reminders
 
 
 def _skip_reason(booking: Booking, lead: Lead, now: datetime, *, latest: bool) -> str | None:
