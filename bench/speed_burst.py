@@ -16,6 +16,7 @@ import multiprocessing
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -119,13 +120,19 @@ def _in_threads(count: int, work) -> None:
         thread.join()
 
 
-def load_generator(base_url: str, slot_id: int, families: list[tuple[str, int]], results) -> None:
+def server_for(base_url: str | Sequence[str], index: int) -> str:
+    """The server family ``index`` talks to: the one ``base_url``, or, given several (bench/failover.py's two
+    hosts), each in turn (family i to server i mod n), so each gets an equal share of the families."""
+    return base_url if isinstance(base_url, str) else base_url[index % len(base_url)]
+
+
+def load_generator(base_url: str | Sequence[str], slot_id: int, families: list[tuple[str, int]], results) -> None:
     """Log every family in (16 at a time), then fire all bookings at once; put the answers on ``results``."""
     sessions: list[requests.Session | None] = [None] * len(families)
 
     def log_in(worker: int) -> None:
         for index in range(worker, len(families), 16):
-            sessions[index] = _log_in(base_url, families[index][0])
+            sessions[index] = _log_in(server_for(base_url, index), families[index][0])
 
     _in_threads(16, log_in)
     barrier = threading.Barrier(len(families) + 1)
@@ -135,7 +142,7 @@ def load_generator(base_url: str, slot_id: int, families: list[tuple[str, int]],
         barrier.wait()
         started = time.perf_counter()
         try:
-            reply = sessions[index].post(f"{base_url}/api/v1/slots/{slot_id}/bookings",
+            reply = sessions[index].post(f"{server_for(base_url, index)}/api/v1/slots/{slot_id}/bookings",
                                          json={"recipient_id": families[index][1]}, timeout=300)
             body = reply.json() if reply.headers.get("content-type", "").startswith("application/json") else {}
             code = reply.status_code
@@ -154,8 +161,9 @@ def load_generator(base_url: str, slot_id: int, families: list[tuple[str, int]],
     results.put({"fired": fired, "answers": answers})
 
 
-def fire(base_url: str, plan: BurstPlan) -> dict:
-    """Run the load generator in a spawned process; returns its figures."""
+def fire(base_url: str | Sequence[str], plan: BurstPlan) -> dict:
+    """Run the load generator in a spawned process (against one server, or several: see server_for); returns
+    its figures."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     generator = context.Process(target=load_generator, args=(base_url, plan.slot_id, plan.families, results))
