@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from flask.testing import FlaskClient
 
@@ -26,8 +27,30 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
 def test_database_url(tmp_path_factory) -> str:
     url = os.environ.get("CAREAPP_TEST_DATABASE_URL")
     if url:
-        return database_url(url)
+        return _worker_database(database_url(url))
+    # Under pytest-xdist tmp_path_factory is already one folder per worker.
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "careapp-test.db")
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist (the suite runs on every core, see setup.cfg) each worker empties its tables after
+    every test, so each needs a PostgreSQL database of its own: <name>_gw0, <name>_gw1, ... created on the
+    same server when missing and kept for the next run (the schema is rebuilt by the migrations anyway)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+    server = sa.create_engine(given, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(name)s",
+                                                {"name": name}).scalar()
+            if not exists:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        server.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
 
 
 def base_config(url: str) -> dict:
