@@ -59,6 +59,17 @@ class Family:
         return member
 
 
+def make_neighbourhood() -> tuple[Community, Grid, Building, Building]:
+    """旭日天都社区, its first grid, and two buildings of it about 150 m apart."""
+    with write_transaction():
+        community = Community(name="旭日天都社区")
+        grid = Grid(community=community, name="第一网格")
+        building = Building(grid=grid, name="1栋", address="旭日天都1栋", latitude=31.331, longitude=118.371)
+        other = Building(grid=grid, name="2栋", address="旭日天都2栋", latitude=31.332, longitude=118.372)
+        db.session.add_all([community, grid, building, other])
+    return community, grid, building, other
+
+
 def make_family(building: Building, now: datetime, name: str = "李家") -> Family:
     user = register_family(login=next_mobile(), password=PASSWORD, name=name, building_id=building.id, now=now)
     return Family(user=user, household=user.household)
@@ -117,12 +128,7 @@ class World:
 
     @classmethod
     def build(cls, now: datetime) -> World:
-        with write_transaction():
-            community = Community(name="旭日天都社区")
-            grid = Grid(community=community, name="第一网格")
-            building = Building(grid=grid, name="1栋", address="旭日天都1栋", latitude=31.331, longitude=118.371)
-            other = Building(grid=grid, name="2栋", address="旭日天都2栋", latitude=31.332, longitude=118.372)
-            db.session.add_all([community, grid, building, other])
+        community, grid, building, other = make_neighbourhood()
         admin = make_user(Role.admin, now, name="管理员")
         staff = make_user(Role.community_staff, now, name="网格员")
         care_centre = make_partner("普康养老服务中心", PartnerKind.elderly_care_centre, admin, now, {

@@ -31,17 +31,16 @@ from careapp.booking import engine
 from careapp.booking.models import BOOKED, HOLDS_PLACE, TALLIES, Booking, BookingStatus
 from careapp.booking.policies import policy_for
 from careapp.core.audit import AuditEntry
-from careapp.core.db import db, write_transaction
+from careapp.core.db import db
 from careapp.core.errors import Busy, CareappError, Conflict, Forbidden, RuleRefused
 from careapp.core.timefmt import from_local, local_date
-from careapp.district.models import Building, Community, Grid
 from careapp.households.services import add_authorised_adult
 from careapp.partners import shifts
 from careapp.partners.models import (ChildClass, FillPolicy, MealTime, PartnerKind, ServiceKind, Shift,
                                      ShiftAssignment, ShiftRole, Slot, SlotStatus)
 from careapp.partners.services import create_slot
 from tests.conftest import START, IsolatedClient, empty_tables
-from tests.factories import make_family, make_partner, make_user
+from tests.factories import make_family, make_neighbourhood, make_partner, make_user
 
 API = "/api/v1"
 CHILDREN_PER_STAFF = 2
@@ -173,12 +172,7 @@ class BookingMachine(RuleBasedStateMachine):
         now = self.now
         assert read_state().audit_top == 0, "an example must start from empty tables"
         self.today = local_date(now)  # Tuesday 1 December 2026; it is 09:00
-        with write_transaction():
-            community = Community(name="旭日天都社区")
-            grid = Grid(community=community, name="第一网格")
-            near = Building(grid=grid, name="1栋", address="旭日天都1栋", latitude=31.331, longitude=118.371)
-            other = Building(grid=grid, name="2栋", address="旭日天都2栋", latitude=31.332, longitude=118.372)
-            db.session.add_all([community, grid, near, other])
+        _community, _grid, near, other = make_neighbourhood()
         admin = make_user(Role.admin, now, name="管理员")
         self.community_staff = make_user(Role.community_staff, now, name="网格员")
         care = make_partner("普康养老服务中心", PartnerKind.elderly_care_centre, admin, now, {
