@@ -5,6 +5,7 @@ from datetime import time, timedelta
 
 import pytest
 
+from careapp.accounts.services import issue_token
 from careapp.booking import engine
 from careapp.core.db import write_transaction
 from careapp.core.timefmt import local_date
@@ -89,6 +90,8 @@ PAGES = {
     # for a resident who asks in person.
     "export_data": ("/family/households/{household}/data.json", expect(403, family=200, admin=200)),
     "confirm_delete_data": ("/family/households/{household}/delete", expect(403, family=200, admin=200)),
+    # Everyone's own API tokens (the scene's token is the family's: it is listed on the family's page only).
+    "api_tokens": ("/account/tokens", expect(200)),
 }
 
 ACTIONS = {
@@ -114,6 +117,9 @@ ACTIONS = {
     "stop_calendar_link": ("/family/households/{household}/calendar-link/stop",
                            expect(403, family=302, community_staff=302, admin=302)),
     "delete_data": ("/family/households/{household}/delete", expect(403, family=302, admin=302)),
+    # Another user's API token is answered as if it did not exist.
+    "revoke_token": ("/account/tokens/{token}/revoke", expect(404, family=302)),
+    "revoke_all_tokens": ("/account/tokens/revoke-all", expect(302)),
 }
 
 
@@ -134,12 +140,13 @@ def scene(world, clock):
                          by=world.care_centre.manager, now=now)
     with write_transaction():
         notification = outbox.add_once(outbox.booking_notification(booking, Topic.reminder, "reminder:60m", now=now))
+    _, token = issue_token(world.family.user, now=now)
     users = {FAMILY: world.family.user, OTHER_FAMILY: world.other_family.user, STAFF: world.care_centre.staff,
              MANAGER: world.care_centre.manager, OTHER_STAFF: world.nursery.staff,
              OTHER_MANAGER: world.nursery.manager, COMMUNITY: world.community_staff, ADMIN: world.admin}
     ids = {"household": world.family.household.id, "child": child.id, "elder": elder.id, "slot": slot.id,
            "booking": booking.id, "partner": world.care_centre.partner.id, "service": world.daycare.id,
-           "notification": notification.id, "shift": shift.id}
+           "notification": notification.id, "shift": shift.id, "token": token.id}
     return users, ids
 
 

@@ -19,6 +19,7 @@ from datetime import time, timedelta
 import pytest
 from flask import Flask
 
+from careapp.accounts.services import issue_token
 from careapp.booking import engine
 from careapp.booking.models import Booking
 from careapp.core.db import db, write_transaction
@@ -45,6 +46,7 @@ ROLES_FOR = {
     "accounts.logout": (FAMILY,),
     "accounts.text_size": (ANON, FAMILY),
     "accounts.language": (ANON, FAMILY),
+    "accounts.revoke_one_token": (FAMILY,),
     "family.home": (FAMILY,),
     "family.household": (FAMILY,),
     "family.add_member": (FAMILY, COMMUNITY),
@@ -154,6 +156,8 @@ VALID_FORMS: dict[str, Callable[[dict], dict]] = {
     "accounts.logout": lambda ids: {},
     "accounts.text_size": lambda ids: {"size": "large", "next": "/family/"},
     "accounts.language": lambda ids: {"language": "en", "next": "/family/"},
+    "accounts.revoke_one_token": lambda ids: {},
+    "accounts.revoke_every_token": lambda ids: {},
     "accounts.register": lambda ids: {"name": "陈家", "login": "13912345678", "password": PASSWORD,
                                       "confirm": PASSWORD, "building_id": ids["building"], "unit": "301",
                                       "email": "chen@example.cn", "phone": "13912345678"},
@@ -388,6 +392,7 @@ def scene(world, clock):
            "point_id": world.daycare.service_point_id}
     ids.update(room_id=room.id, user_id=world.care_centre.staff.id, month="2026-12", adult_id=adult.id)
     ids.update(notification_id=notification.id)
+    ids.update(token_id=issue_token(world.family.user, now=now)[1].id)
     ids.update(token=make_feed_link(world.family.household.id, by=world.family.user, now=now))
     return users, ids
 

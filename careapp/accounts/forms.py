@@ -66,3 +66,7 @@ class LanguageForm(PageForm):
     """The language switch in every page's header: ``language`` is zh_CN or en; ``next`` as TextSizeForm's."""
     language = HiddenField()
     next = HiddenField()
+
+
+class TokenActionForm(PageForm):
+    """A button-only POST on the API tokens page (revoke one, revoke all): just the CSRF check."""

@@ -1,9 +1,11 @@
 """Account rules: creating users, checking passwords, API tokens."""
 from __future__ import annotations
 
+import enum
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -122,13 +124,61 @@ def user_for_token(token: str, *, now: datetime) -> User:
     return token_for(token, now=now).user
 
 
-def revoke_token(token_id: int, *, by: User, now: datetime) -> None:
+def revoke_token(token_id: int, *, by: User, now: datetime) -> bool:
+    """Revoke one of ``by``'s own tokens (another's is 404, as if it did not exist). True if it was live; an
+    expired or already revoked token is left as it is (its first revocation time is kept)."""
     with write_transaction():
         row = db.session.get(ApiToken, token_id)
         if row is None or row.user_id != by.id:
             raise NotFound(_("No such token."))
+        if not row.is_valid_at(now):
+            return False
         row.revoked_at = now
         audit.record("token.revoked", row, actor=by, now=now)
+        return True
+
+
+def revoke_all_tokens(*, by: User, now: datetime) -> int:
+    """Revoke every live token of ``by`` (each audited as one revocation); the number revoked."""
+    with write_transaction():
+        rows = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == by.id, ApiToken.revoked_at.is_(None),
+                                                            ApiToken.expires_at > now)).all()
+        for row in rows:
+            row.revoked_at = now
+            audit.record("token.revoked", row, actor=by, now=now)
+        return len(rows)
+
+
+class TokenStatus(str, enum.Enum):
+    live = "live"
+    expired = "expired"
+    revoked = "revoked"
+
+
+@dataclass(frozen=True)
+class TokenView:
+    token: ApiToken
+    status: TokenStatus
+
+
+# Ended tokens shown below the live ones (the page is for revoking, so older history is left to the audit log).
+ENDED_TOKENS_SHOWN = 20
+
+
+def token_status(row: ApiToken, now: datetime) -> TokenStatus:
+    if row.revoked_at is not None:
+        return TokenStatus.revoked
+    return TokenStatus.live if now < row.expires_at else TokenStatus.expired
+
+
+def tokens_of(user: User, now: datetime) -> list[TokenView]:
+    """The user's own API tokens, newest first: every live one, then the latest ENDED_TOKENS_SHOWN ended ones."""
+    newest = (ApiToken.created_at.desc(), ApiToken.id.desc())
+    mine = sa.select(ApiToken).where(ApiToken.user_id == user.id)
+    live = sa.and_(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+    rows = [*db.session.scalars(mine.where(live).order_by(*newest)),
+            *db.session.scalars(mine.where(sa.not_(live)).order_by(*newest).limit(ENDED_TOKENS_SHOWN))]
+    return [TokenView(row, token_status(row, now)) for row in rows]
 
 
 def set_language(user_id: int, language: str, *, by: User, now: datetime) -> User:

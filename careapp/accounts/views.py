@@ -8,16 +8,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from careapp.accounts.forms import LanguageForm, LoginForm, RegisterForm, TextSizeForm
+from careapp.accounts.forms import LanguageForm, LoginForm, RegisterForm, TextSizeForm, TokenActionForm
 from careapp.accounts.models import PARTNER_ROLES, Role, User
-from careapp.accounts.services import authenticate, normalise_login, set_language
+from careapp.accounts.services import (authenticate, normalise_login, revoke_all_tokens, revoke_token, set_language,
+                                       tokens_of)
 from careapp.core.clock import now
 from careapp.core.errors import CareappError
-from careapp.core.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, LANGUAGES, current_language, gettext as _
+from careapp.core.i18n import (LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, LANGUAGES, current_language, gettext as _,
+                               ngettext)
 from careapp.district.queries import buildings_by_place
 from careapp.extensions import limiter
 from careapp.households.services import register_family
-from careapp.pages import render, safe_next, show_refusal
+from careapp.pages import acting_user, flash_form_errors, render, safe_next, show_refusal
 from careapp.web import secure_cookies
 
 bp = Blueprint("accounts", __name__)
@@ -138,3 +140,44 @@ def register() -> ResponseReturnValue:
     login_user(user)
     flash(_("Welcome! Your family is registered. Now add the people you book care for."), "success")
     return redirect(url_for("family.home"))
+
+
+@bp.get("/account/tokens")
+@login_required
+def tokens() -> ResponseReturnValue:
+    """The logged-in user's own API tokens (only their hashes are kept, so each is shown by number) to revoke."""
+    return render("accounts/tokens.html", tokens=tokens_of(acting_user(), now()), form=TokenActionForm())
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_one_token(token_id: int) -> Response:
+    form = TokenActionForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("accounts.tokens"))
+    try:
+        revoked = revoke_token(token_id, by=acting_user(), now=now())
+    except CareappError as error:
+        show_refusal(error)  # another's token or none: the 404 page
+        return redirect(url_for("accounts.tokens"))
+    if revoked:
+        flash(_("Token %(number)s is revoked: it no longer works.", number=token_id), "success")
+    else:
+        flash(_("Token %(number)s had already expired or been revoked.", number=token_id), "info")
+    return redirect(url_for("accounts.tokens"))
+
+
+@bp.post("/account/tokens/revoke-all")
+@login_required
+def revoke_every_token() -> Response:
+    form = TokenActionForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("accounts.tokens"))
+    revoked = revoke_all_tokens(by=acting_user(), now=now())
+    if revoked:
+        flash(ngettext("%(num)d token is revoked.", "%(num)d tokens are revoked.", revoked), "success")
+    else:
+        flash(_("You had no live tokens."), "info")
+    return redirect(url_for("accounts.tokens"))
