@@ -3,6 +3,7 @@ the browser and the user's choice, and dates and money are shown the local way."
 from __future__ import annotations
 
 import ast
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -54,6 +55,24 @@ def test_every_text_in_the_code_and_templates_has_a_chinese_translation():
                if msgid not in catalog or not translated(catalog[msgid])}
     assert not missing, ("texts without a Chinese translation (docs/i18n.md says how to add them):\n"
                          + "\n".join(f"{places[0]}: {msgid!r}" for msgid, places in sorted(missing.items())))
+
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def test_every_translation_keeps_the_placeholders_of_its_english():
+    """A translation that drops %(error)s hides what went wrong; one that adds a name fails at run time."""
+    wrong = []
+    for message in zh_catalog():
+        if not message.id or not translated(message):
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(PLACEHOLDER.findall(ids[-1]))
+        for string in strings:
+            if set(PLACEHOLDER.findall(string)) != wanted:
+                wrong.append(f"{ids[0]!r}: {string!r}")
+    assert not wrong, "translations whose placeholders differ from the English:\n" + "\n".join(wrong)
 
 
 def _pairs(messages) -> dict:
