@@ -5,6 +5,7 @@ Tests pass overrides to ``create_app(config)`` instead of touching the environme
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from datetime import time
@@ -40,6 +41,17 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int | None = N
     if low is not None and number < low:
         raise SystemExit(f"{name} must be at least {low}, not {number}")
     return number
+
+
+def _rate_limit_storage(env: Mapping[str, str], name: str) -> str:
+    """Where Flask-Limiter counts (docs/deployment.md): memory:// in each worker, or a shared Redis. The Redis
+    client is an extra (pip install -e ".[redis]"); without it, say so instead of limits' traceback."""
+    url = env.get(name, "").strip() or "memory://"
+    if url.split(":", 1)[0] in ("redis", "rediss", "redis+sentinel", "redis+cluster") \
+            and importlib.util.find_spec("redis") is None:
+        raise SystemExit(f"{name} is {url.split('://', 1)[0]}://..., but the Redis client is not installed: "
+                         'pip install -e ".[redis]" (or pip install redis)')
+    return url
 
 
 def _reminder_leads(env: Mapping[str, str], name: str, default: str) -> tuple:
@@ -157,7 +169,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "FIXED_LANGUAGE": None,
         # Flask-Limiter: on by default; "off" for load tests and benchmarks.
         "RATELIMIT_ENABLED": _flag(env, "CAREAPP_RATE_LIMITS", True),
-        "RATELIMIT_STORAGE_URI": env.get("CAREAPP_RATE_LIMIT_STORAGE", "memory://"),
+        "RATELIMIT_STORAGE_URI": _rate_limit_storage(env, "CAREAPP_RATE_LIMIT_STORAGE"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("CAREAPP_LOGIN_RATE_LIMIT", "5 per minute"),
         # Bearer tokens issued (POST /api/v1/tokens, successful or not) per client address.

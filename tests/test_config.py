@@ -102,3 +102,14 @@ def test_instance_folder_comes_from_careapp_instance_path(tmp_path, no_careapp_v
     app = create_app()
     assert app.instance_path == str(tmp_path / "instance")
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///" + str(tmp_path / "instance" / "careapp.db")
+
+
+def test_redis_rate_limits_without_the_redis_client_stop_start_up_with_a_message(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a))
+    with pytest.raises(SystemExit) as stopped:
+        from_environment(str(tmp_path), {"CAREAPP_RATE_LIMIT_STORAGE": "redis://redis.internal:6379/0"})
+    assert "the Redis client is not installed" in str(stopped.value) and ".[redis]" in str(stopped.value)
+    assert from_environment(str(tmp_path), {})["RATELIMIT_STORAGE_URI"] == "memory://"
