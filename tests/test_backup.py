@@ -473,3 +473,28 @@ def test_backup_onto_the_database_file_itself_is_refused(app, small, tmp_path):
     result = run(app, "backup", "--overwrite", str(live))
     assert refused(result, "is the database itself"), result.output
     assert refused(run(app, "restore", "--replace", str(live)), "is the database itself")
+
+
+@sqlite_only
+def test_the_database_itself_is_refused_before_anything_opens_it(app, small, monkeypatch):
+    """Closing any descriptor of a SQLite file drops locks this process holds on it, which SQLite documents as a
+    way to corrupt a database (it did: the session's database, while scheduler processes wrote to it). So
+    restoring onto the database itself is refused before the file is opened to read its header."""
+    import builtins
+
+    live = Path(db.engine.url.database).resolve()
+    real_open, real_connect = builtins.open, sqlite3.connect
+
+    def guarded_open(file, *args, **kwargs):
+        assert not (isinstance(file, (str, Path)) and Path(file).resolve() == live), "the live database was opened"
+        return real_open(file, *args, **kwargs)
+
+    def guarded_connect(database, *args, **kwargs):
+        assert str(live) not in str(database), "the live database was opened"
+        return real_connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(sqlite3, "connect", guarded_connect)
+    result = run(app, "restore", "--replace", str(live))
+    monkeypatch.undo()
+    assert refused(result, "is the database itself"), result.output

@@ -154,6 +154,10 @@ def _sqlite_backup(source_path: Path, staging: Path) -> None:
 def restore_database(engine: sa.Engine, path: Path, migrations: ScriptDirectory, *,
                      replace: bool = False) -> Outcome:
     kind = engine_kind(engine)
+    # Before anything opens the file: closing any descriptor of a SQLite database in this process drops the
+    # POSIX locks every connection of the process holds on it, and a writer elsewhere can then corrupt it.
+    if kind == "sqlite" and _same_file(path, _sqlite_path(engine)):
+        raise BackupRefused(f"{path} is the database itself, not a backup of it.")
     found = backup_kind(path)
     if found != kind:
         raise BackupRefused(
@@ -220,8 +224,6 @@ def _schema_advice(revision: str, migrations: ScriptDirectory) -> tuple[str, ...
 
 
 def _sqlite_restore(path: Path, target: Path) -> None:
-    if _same_file(path, target):
-        raise BackupRefused(f"{path} is the database itself, not a backup of it.")
     if not target.parent.is_dir():
         raise BackupRefused(f"The folder {target.parent} of the database file does not exist. "
                             "Check CAREAPP_DATABASE_URL.")
