@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import re
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir

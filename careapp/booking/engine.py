@@ -57,8 +57,8 @@ class BookingResult:
     waitlist_position: int | None
     # As decided, kept apart from ``booking`` (whose attributes the commit expires): a caller that only needs
     # these, like the scheduler booking many enrolments, reads nothing back.
-    booking_id: int = 0
-    status: BookingStatus | None = None
+    booking_id: int
+    status: BookingStatus
 
 
 # --- counting (always under the slot lock when a decision depends on it) ---
