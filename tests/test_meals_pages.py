@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from careapp.booking import engine
 from careapp.booking.models import Booking, BookingStatus
-from careapp.core.db import db
+from careapp.core.db import db, write_transaction
 from careapp.households.models import CareRecipient, DietTag, SpecialGroup
 from careapp.meals.models import Dish, MealMode, MealOrder, MenuItem
 from tests.meals_factories import meals, menu  # noqa: F401  (fixtures)
@@ -200,6 +200,31 @@ def test_add_member_form_records_diet_tags_and_phone(client, meals, clock):
     assert member.diet_tags == "halal" and member.special_group == SpecialGroup.shineng
     assert member.phone == "13700001111"
     assert "Halal" in text(client.get("/family/"))
+
+
+def test_community_staff_see_the_number_masked_and_an_empty_field_keeps_it(client, meals, clock):
+    """Staff filling in an elder's needs on their behalf never get the whole number in the form (PIPL)."""
+    with write_transaction():
+        db.session.get(CareRecipient, meals.elder.id).phone = "13912345678"
+    login(client, meals.world.community_staff)
+    page = text(client.get(f"/meals/members/{meals.elder.id}/needs"))
+    assert "13912345678" not in page
+    assert "139****5678" in page
+    response = client.post(f"/meals/members/{meals.elder.id}/needs", data={"allergies": "虾", "phone": ""})
+    assert response.status_code == 302
+    db.session.expire_all()
+    member = db.session.get(CareRecipient, meals.elder.id)
+    assert member.phone == "13912345678" and member.allergies == "虾"
+    client.post(f"/meals/members/{meals.elder.id}/needs", data={"phone": "13700001111"})
+    db.session.expire_all()
+    assert db.session.get(CareRecipient, meals.elder.id).phone == "13700001111"
+
+
+def test_the_household_sees_its_own_number_whole_in_the_form(client, meals, clock):
+    with write_transaction():
+        db.session.get(CareRecipient, meals.elder.id).phone = "13912345678"
+    login(client, meals.family.user)
+    assert 'value="13912345678"' in text(client.get(f"/meals/members/{meals.elder.id}/needs"))
 
 
 def test_other_family_cannot_change_meal_needs(client, meals, clock):

@@ -23,6 +23,7 @@ from careapp.core.exports import csv_response
 from careapp.core.i18n import gettext as _
 from careapp.core.i18n import lazy_gettext as _l
 from careapp.core.i18n import short_date
+from careapp.core.privacy import mask_phone, sees_whole_phone
 from careapp.core.timefmt import format_local, from_local, local_date
 from careapp.households.models import CareRecipient, Household, RecipientKind
 from careapp.households.queries import household_with_members, search_households
@@ -350,18 +351,25 @@ def meal_needs(member_id: int) -> ResponseReturnValue:
     user = acting_user()
     member = db.get_or_404(CareRecipient, member_id)
     require(user.can_act_for_household(member.household_id), str(NOT_YOURS))
+    # Community staff who fill this in for an elder see the number on file masked, like on every other list
+    # (core/privacy.py): the field starts empty, and leaving it empty keeps the number.
+    whole_phone = sees_whole_phone(user, household_id=member.household_id)
     if request.method == "POST":
         form = MealNeedsForm()
     else:
         form = MealNeedsForm(formdata=None, diet_tags=[tag.value for tag in member.diet_tag_list], diet=member.diet,
-                             allergies=member.allergies, phone=member.phone,
+                             allergies=member.allergies, phone=member.phone if whole_phone else "",
                              special_group=member.special_group.value if member.special_group else "")
+    if not whole_phone and member.phone:
+        form.phone.description = _("The number on file is %(phone)s. Type a new number to replace it, or leave "
+                                   "this empty to keep it.", phone=mask_phone(member.phone))
     if member.kind != RecipientKind.elder:
         del form.special_group
 
     def save() -> tuple[str, str]:
+        phone = form.phone.data if whole_phone or form.phone.data else member.phone
         changes = {"diet_tags": form.diet_tags.data or [], "diet": form.diet.data, "allergies": form.allergies.data,
-                   "phone": form.phone.data}
+                   "phone": phone}
         if "special_group" in form:
             changes["special_group"] = form.special_group.data or None
         update_meal_needs(member_id=member.id, by=user, now=now(), **changes)
