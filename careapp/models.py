@@ -11,3 +11,5 @@ from careapp.partners.models import (FillPolicy, PartnerKind, PartnerOrganisatio
 from careapp.meals.models import Dish, MealOrder, MealOrderDish, MenuItem  # noqa: F401
 from careapp.notifications.models import Delivery, MessageTemplate, Notification  # noqa: F401
 from careapp.scheduler.models import JobStatus, SchedulerLease  # noqa: F401
+# With the listeners that keep each service point's home building as buildings and points change.
+from careapp.coverage.homes import PointHome  # noqa: F401,E402

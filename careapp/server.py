@@ -5,6 +5,7 @@ checks that before it starts. No worker runs the scheduler.
 """
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -33,4 +34,9 @@ class CareappServer(BaseApplication):
     def load(self):
         # Not preloaded: each worker builds the app after the fork, so no
         # database connection is ever shared between processes.
-        return import_app(APP_SPEC)
+        app = import_app(APP_SPEC)
+        # The app's ~200,000 start-up objects (modules, SQLAlchemy's mappers, translations) live as long as the
+        # worker: kept out of the collector, a full collection scans only what requests leave behind, instead of
+        # all of them (~85 ms on this machine, the pages' slow p95 fetches).
+        gc.freeze()
+        return app

@@ -23,6 +23,7 @@ from careapp.benchdata.writer import BulkWriter, Buffers
 from careapp.core.db import db
 from careapp.core.errors import Conflict
 from careapp.core.timefmt import local_date, zone
+from careapp.coverage.homes import refresh_point_homes
 
 # The tables the generator fills, in foreign-key order.
 TABLES = ("community", "grid", "building", "household", "user", "partner_organisation", "care_recipient",
@@ -105,6 +106,8 @@ def generate(scale: Scale, *, seed: int, now: datetime, progress: bool = True) -
                 statuses, phases = _fill(scale, seed, now, writer, progress)
                 writer.check_foreign_keys()
                 writer.move_sequences(WITH_ID_SEQUENCE)
+                # Written around the session, so its listeners did not see the buildings and service points.
+                refresh_point_homes(connection)
             _gather_statistics(connection)
     finally:
         engine.dispose()

@@ -27,6 +27,7 @@ from careapp.booking.policies import policy_for
 from careapp.core.errors import BadInput, NotFound
 from careapp.core.i18n import gettext as _
 from careapp.coverage.bands import BANDS, SHOWN
+from careapp.coverage.homes import point_homes
 from careapp.coverage.queries import (
     District, PointOffer, demand_by_building, load_district, places_by_point, point_offers, residents)
 from careapp.coverage.reach import Places, on_unit_sphere
@@ -276,7 +277,8 @@ def _grid_areas(district: District, scope: Scope) -> list[AreaFigures]:
 def coverage(*, community_id: int | None = None, grid_id: int | None = None, kind: ServiceKind | None = None,
              week: date, today: date, zone: ZoneInfo, radius_m: dict[str, int], sub_district: str) -> Coverage:
     """The coverage of the chosen area in the week starting on Monday ``week``; ages as on ``today``."""
-    district = load_district()
+    # Below the sub-district, only the area's own buildings are read: in_scope is then every one of them.
+    district = load_district(community_id=community_id, grid_id=grid_id)
     scope = find_scope(district, community_id, grid_id, sub_district)
     kinds = [kind] if kind else list(ServiceKind)
     radii = {each: int(radius_m[each.value]) for each in kinds}
@@ -323,7 +325,7 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
     points = None if buildings is None else [point for point, index in point_building.items()
                                              if index >= 0 and in_scope[index]]
     places = places_by_point(week_starts, window_end, points)
-    demand = demand_by_building(district, people, kinds, week_starts[-1], window_end, buildings)
+    demand = demand_by_building(district, kinds, week_starts[-1], window_end, buildings)
 
     def place_column(kind_, attribute, weeks=(TREND_WEEKS - 1,)) -> np.ndarray:
         """Places of a kind per building: each service point's put on its nearest building."""
@@ -368,12 +370,17 @@ def _utc(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _point_buildings(district: District, offers: list[PointOffer]) -> dict[int, int]:
-    """Service point id -> the index of its nearest building (where its places are counted)."""
-    points = {offer.point_id: offer for offer in offers}
-    buildings = Places(district.latitude, district.longitude)
-    index, _distance = buildings.nearest([offer.latitude for offer in points.values()],
-                                 [offer.longitude for offer in points.values()])
-    return {point_id: int(i) for point_id, i in zip(points, index)}
+    """Service point id -> the index of its home building (the nearest, where its places are counted) among
+    the buildings read; -1 when the city has no buildings. Points whose home was not read (outside the area
+    asked for) are left out."""
+    homes = point_homes(sorted({offer.point_id for offer in offers}))
+    placed = {}
+    for point_id, building_id in homes.items():
+        if building_id is None:
+            placed[point_id] = -1
+        elif building_id in district.position:
+            placed[point_id] = district.position[building_id]
+    return placed
 
 
 def _fill(area: AreaFigures, totals: dict[str, int], kinds: list[ServiceKind]) -> None:
@@ -385,7 +392,9 @@ def _fill(area: AreaFigures, totals: dict[str, int], kinds: list[ServiceKind]) -
 
 
 def _in_scope_point(point_building: dict[int, int], in_scope: np.ndarray, scope: Scope, point_id: int) -> bool:
-    index = point_building.get(point_id, -1)
+    index = point_building.get(point_id)
+    if index is None:  # its home building lies outside the area read
+        return False
     return bool(in_scope[index]) if index >= 0 else scope.level is Level.subdistrict
 
 

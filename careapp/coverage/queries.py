@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from careapp.booking.models import BOOKED, Booking, BookingStatus
 from careapp.core.db import db
@@ -23,7 +24,7 @@ from careapp.partners.models import PartnerOrganisation, Service, ServiceKind, S
 
 @dataclass
 class District:
-    """Every community, grid and building; building columns are aligned arrays."""
+    """Every community and grid, and the buildings read (all, or an area's); building columns are aligned arrays."""
 
     community_names: dict[int, str]
     grid_names: dict[int, str]
@@ -44,12 +45,19 @@ class District:
         return len(self.building_ids)
 
 
-def load_district() -> District:
+def load_district(*, community_id: int | None = None, grid_id: int | None = None) -> District:
+    """Every community and grid, and the buildings of the area asked for: the grid's, else the community's,
+    else every one. An area's page reads its own buildings, not the city's thousands."""
     communities = dict(db.session.execute(sa.select(Community.id, Community.name)).all())
     grids = db.session.execute(sa.select(Grid.id, Grid.name, Grid.community_id)).all()
-    rows = _plain_rows(
-        sa.select(Building.id, Building.name, Building.grid_id, Grid.community_id, Building.latitude, Building.longitude)
-        .join(Grid, Building.grid_id == Grid.id).order_by(Building.id))
+    stmt = (sa.select(Building.id, Building.name, Building.grid_id, Grid.community_id, Building.latitude,
+                      Building.longitude)
+            .join(Grid, Building.grid_id == Grid.id).order_by(Building.id))
+    if grid_id is not None:
+        stmt = stmt.where(Building.grid_id == grid_id)
+    elif community_id is not None:
+        stmt = stmt.where(Grid.community_id == community_id)
+    rows = _plain_rows(stmt)
     # Column by column (zip(*rows) over 100,000 rows is ten times slower: one huge argument tuple).
     ids, names, grid_ids, community_ids, lats, lons = ([row[k] for row in rows] for k in range(6))
     return District(
@@ -85,35 +93,37 @@ def point_offers() -> list[PointOffer]:
 
 @dataclass
 class Residents:
-    """Everyone in care, where they live: one row per person, as aligned arrays."""
+    """How many people of each age band live in each building: one row per building and band, as aligned arrays."""
 
-    ids: np.ndarray        # care recipient ids, ascending
-    building: np.ndarray   # the index of each one's building in the district's arrays
-    band: np.ndarray       # each one's age band key
+    building: np.ndarray   # the index of the building in the district's arrays
+    band: np.ndarray       # the age band key
+    people: np.ndarray     # how many
 
     def per_building(self, size: int, band_key: str) -> np.ndarray:
         """How many people of the band live in each building."""
-        return np.bincount(self.building[self.band == band_key], minlength=size)
-
-    def building_of(self, recipient_ids: np.ndarray) -> np.ndarray:
-        """The building index of each recipient (all of them are among ``ids``)."""
-        return self.building[np.searchsorted(self.ids, recipient_ids)]
+        mine = self.band == band_key
+        return np.bincount(self.building[mine], weights=self.people[mine], minlength=size).astype(np.int64)
 
 
 def residents(district: District, on: date, buildings: list[int] | None = None) -> Residents:
-    """Every elder and child with their building and age band on the day ``on``: one statement. With
-    ``buildings``, only those living in them (a community's, not the city's: the page's cost follows its area)."""
-    stmt = (sa.select(CareRecipient.id, Household.building_id, band_column(on))
-            .join(Household, CareRecipient.household_id == Household.id).order_by(CareRecipient.id))
+    """The elders and children of each building by age band on the day ``on``, counted in SQL (a city has
+    90,000 of them: one row each would cost more to carry over than to count). With ``buildings``, only
+    those living in them (a community's, not the city's: the page's cost follows its area)."""
+    band = band_column(on).label("band")
+    stmt = (sa.select(Household.building_id, band, sa.func.count())
+            .select_from(CareRecipient).join(Household, CareRecipient.household_id == Household.id)
+            .group_by(Household.building_id, sa.literal_column("band")))
     if buildings is not None:
-        stmt = stmt.where(Household.building_id.in_(buildings))
+        stmt = stmt.where(_living_in(buildings))
     rows = _plain_rows(stmt)
-    # The building ids are in ascending order (load_district): their positions found in one search, not a
-    # dictionary look-up per person.
-    buildings_of = np.array([row[1] for row in rows], dtype=np.int64)
-    return Residents(ids=np.array([row[0] for row in rows], dtype=np.int64),
-                     building=np.searchsorted(district.building_ids, buildings_of).astype(np.int64),
-                     band=np.array([row[2] for row in rows], dtype=object))
+    return Residents(building=_positions(district, [row[0] for row in rows]),
+                     band=np.array([row[1] for row in rows], dtype=object),
+                     people=np.array([row[2] for row in rows], dtype=np.int64))
+
+
+def _positions(district: District, building_ids: list[int]) -> np.ndarray:
+    """The index of each building id in the district's arrays (its ids are in ascending order: one search)."""
+    return np.searchsorted(district.building_ids, np.array(building_ids, dtype=np.int64)).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -159,46 +169,55 @@ def places_by_point(week_starts: list[datetime], window_end: datetime,
             for point, kind, index, *sums in _plain_rows(stmt)]
 
 
-def demand_by_building(district: District, people: Residents, kinds: list[ServiceKind], start: datetime,
-                       end: datetime, buildings: list[int] | None = None) -> dict[str, dict[ServiceKind, np.ndarray]]:
+def demand_by_building(district: District, kinds: list[ServiceKind], start: datetime, end: datetime,
+                       buildings: list[int] | None = None) -> dict[str, dict[ServiceKind, np.ndarray]]:
     """Where demand lives, per kind, as columns aligned with the district's buildings: ``booked`` (places the
     residents booked in slots starting between ``start`` and ``end``) and ``waitlisted`` (people, not
     bookings: someone on two waitlists of the week counts once).
 
-    The bookings are grouped per person and service in SQL; people are placed in their buildings here,
-    from ``people``, which saves joining every booking to its household.
-
-    With ``buildings`` (``people`` must then be the residents of those buildings), only the bookings of the
-    people living there: found through them (index booking(recipient_id, slot_id, status)), so an area's
-    demand costs what its residents booked, not what the whole city booked that week."""
-    stmt = (sa.select(Booking.recipient_id, Slot.service_id, _sum_where(Booking.status.in_(BOOKED)),
-                      _sum_where(Booking.status == BookingStatus.waitlisted))
-            .select_from(Slot).join(Booking, Booking.slot_id == Slot.id)
+    Counted per building and kind in SQL: the week's bookings of a city are some 100,000 rows, a few
+    thousand buildings' totals are what the page needs. With ``buildings``, only the bookings of the people
+    living there: found through them (index booking(recipient_id, slot_id, status)), so an area's demand
+    costs what its residents booked, not what the whole city booked that week."""
+    waiting = sa.case((Booking.status == BookingStatus.waitlisted, Booking.recipient_id))
+    stmt = (sa.select(Household.building_id, Service.kind, _sum_where(Booking.status.in_(BOOKED)),
+                      sa.func.count(sa.distinct(waiting)))
+            .select_from(Slot).join(Service, Slot.service_id == Service.id)
+            .join(Booking, Booking.slot_id == Slot.id)
+            .join(CareRecipient, Booking.recipient_id == CareRecipient.id)
+            .join(Household, CareRecipient.household_id == Household.id)
             .where(Slot.starts_at >= start, Slot.starts_at < end, Slot.status != SlotStatus.cancelled,
                    Booking.status != BookingStatus.cancelled)
-            .group_by(Booking.recipient_id, Slot.service_id))
+            .group_by(Household.building_id, Service.kind))
     if buildings is not None:
-        stmt = stmt.where(Booking.recipient_id.in_(
-            sa.select(CareRecipient.id).join(Household, CareRecipient.household_id == Household.id)
-            .where(Household.building_id.in_(buildings))))
+        stmt = stmt.where(_one_of(Booking.recipient_id, sa.select(CareRecipient.id).where(_living_in(buildings))))
     rows = _plain_rows(stmt)
-    kind_of = {service_id: ServiceKind(getattr(kind, "value", kind))
-               for service_id, kind in _plain_rows(sa.select(Service.id, Service.kind))}
-    recipient = np.array([row[0] for row in rows], dtype=np.int64)
-    kind = np.array([kind_of[row[1]].value for row in rows], dtype=object)
-    booked = np.array([row[2] for row in rows], dtype=np.int64)
-    waiting = np.array([row[3] for row in rows], dtype=np.int64) > 0
-    building = people.building_of(recipient) if len(rows) else recipient
+    building = _positions(district, [row[0] for row in rows])
+    kind = np.array([getattr(row[1], "value", row[1]) for row in rows], dtype=object)
     columns: dict[str, dict[ServiceKind, np.ndarray]] = {"booked": {}, "waitlisted": {}}
-    for each in kinds:
-        mine = kind == each.value
-        columns["booked"][each] = np.bincount(building[mine], weights=booked[mine],
+    for name, values in (("booked", [row[2] for row in rows]), ("waitlisted", [row[3] for row in rows])):
+        values = np.array(values, dtype=np.int64)
+        for each in kinds:
+            mine = kind == each.value
+            columns[name][each] = np.bincount(building[mine], weights=values[mine],
                                               minlength=district.size).astype(np.int64)
-        # A person waiting in several of the kind's slots counts once.
-        waiting_people = np.unique(recipient[mine & waiting])
-        columns["waitlisted"][each] = np.bincount(people.building_of(waiting_people) if len(waiting_people)
-                                                  else waiting_people, minlength=district.size)
     return columns
+
+
+def _one_of(column: sa.ColumnElement, ids: sa.Select) -> sa.ColumnElement[bool]:
+    """``column IN (ids)``. PostgreSQL plans that as a join and, once a city has some 100,000 households or
+    people, hashes the whole table to match an area's two thousand; ``= ANY`` of the ids gathered first
+    (one array, worked out once) makes it look the area's up in the index instead, as SQLite does anyway."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        gathered = ids.with_only_columns(sa.func.array_agg(ids.selected_columns[0])).scalar_subquery()
+        # The cast makes it ANY of one array value, not ANY of the subquery's rows (which would be the join again).
+        return column == sa.any_(sa.cast(gathered, postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
+def _living_in(buildings: list[int]) -> sa.ColumnElement[bool]:
+    """The people (care recipients) living in ``buildings``."""
+    return _one_of(CareRecipient.household_id, sa.select(Household.id).where(Household.building_id.in_(buildings)))
 
 
 def _plain_rows(stmt) -> list[tuple]:
