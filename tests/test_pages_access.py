@@ -198,3 +198,12 @@ def test_unknown_pages_are_404(client, scene, url):
     users, _ = scene
     login(client, users[COMMUNITY])
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["", "/members/new", "/calendar", "/data.json", "/delete"])
+def test_a_family_cannot_tell_a_missing_household_from_another(client, scene, path):
+    """Access is checked before the household is loaded: 403 either way, so ids cannot be probed."""
+    users, ids = scene
+    login(client, users[OTHER_FAMILY])
+    for household_id in (ids["household"], 999999):
+        assert client.get(f"/family/households/{household_id}{path}").status_code == 403

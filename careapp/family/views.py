@@ -106,8 +106,9 @@ def stop_calendar_link(household_id: int) -> Response:
 @login_required
 def add_member(household_id: int) -> ResponseReturnValue:
     user = acting_user()
+    # Access first: whether another household exists is none of a family's business.
+    require(user.can_act_for_household(household_id), NOT_YOURS)
     household = db.get_or_404(Household, household_id)
-    require(user.can_act_for_household(household.id), NOT_YOURS)
     form = MemberForm()
 
     def add() -> tuple[str, str]:
