@@ -10,9 +10,12 @@ it with ``careapp serve`` (gunicorn, 2 workers per core, CAREAPP_RATE_LIMITS=off
 
 1. Burst (bench/speed_burst.py): 500 families, logged in beforehand through ``POST /api/v1/tokens``, book
    one new 50-place slot at the same moment through ``POST /api/v1/slots/<id>/bookings`` from a load
-   generator process; bookings/s and latency, then from the database: 50 confirmed, 450 waitlisted, in
-   arrival order. The same 500 bookings as bare SQL transactions (lock the slot, count, insert, tally,
-   commit) on a fresh 50-place slot, as many at once as gunicorn has workers; the ratio careapp / raw.
+   generator process (the lean one: prebuilt requests from one asyncio thread); bookings/s, latency and
+   CPU ms per booking (web workers / generator / database), then from the database: 50 confirmed, 450
+   waitlisted, in arrival order. The same 500 bookings as bare SQL transactions (lock the slot, count,
+   insert, tally, commit) on a fresh 50-place slot, as many at once as gunicorn has workers; the ratio
+   careapp / raw. On PostgreSQL also the HTTP floor (bench/burst_floor.py): the same burst through a bare
+   WSGI app doing the same SQL under the same gunicorn settings, and the ratios careapp / floor, floor / raw.
 2. Pages (bench/speed_pages.py): p50/p95 of five pages through HTTP against the same server, each logged in
    with the login form's session cookie; the coverage dashboard twice: for the whole area (its default) and
    for one community.
@@ -54,8 +57,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_burst import PLACES, check, fire, prepare, raw_burst  # noqa: E402
-from speed_common import Server, careapp_env, free_port, run_careapp  # noqa: E402
+from burst_floor import floor_burst, fresh_plan, new_slot  # noqa: E402
+from speed_burst import PLACES, check, fire, raw_burst  # noqa: E402
+from speed_common import Server, careapp_env, child_pids, free_port, run_careapp  # noqa: E402
 from speed_pages import run_pages  # noqa: E402
 
 MEMORY_TARGET_MB = 250
@@ -90,9 +94,9 @@ def generate(env: dict[str, str], scale: str) -> float:
     return time.perf_counter() - started
 
 
-def burst_part(table: Table, server: Server, engine: sa.Engine, url: str, plan) -> None:
+def burst_part(table: Table, server: Server, engine: sa.Engine, url: str, plan, folder: str) -> None:
     print(f"burst: slot {plan.slot_id} of {plan.service_name}, {len(plan.families)} families", flush=True)
-    burst = fire(server.url, plan)
+    burst = fire(server.url, plan, server_pids=child_pids(server.process.pid), engine=engine, generator="lean")
     outcome = check(engine, plan.slot_id, burst["answers"])
     if burst["failed"]:
         print(f"  {len(burst['failed'])} bookings not answered 201, e.g. {burst['failed'][0]}")
@@ -110,11 +114,39 @@ def burst_part(table: Table, server: Server, engine: sa.Engine, url: str, plan) 
               f"{exact[0]} / {exact[1]}", (outcome["confirmed"], outcome["waitlisted"]) == exact
               and outcome["booked_count"] == exact[0])
     table.add("burst: waitlist in arrival order", str(outcome["in_order"]), "True", outcome["in_order"])
+    table.add("burst: CPU ms per booking: web workers / load generator / database", _cpu(burst))
     table.add(f"burst: raw SQL bookings/s ({server.workers} at once)", f"{raw['rate']:.0f}")
     table.add("burst: raw SQL confirmed / waitlisted", f"{raw_outcome['confirmed']} / {raw_outcome['waitlisted']}",
               f"{exact[0]} / {exact[1]}", (raw_outcome["confirmed"], raw_outcome["waitlisted"]) == exact)
     table.add("burst: ratio careapp / raw", f"{ratio:.2f}", f">= {RATIO_TARGET}" if on_pg else "(PG only)",
               ratio >= RATIO_TARGET if on_pg else None)
+    if on_pg:
+        floor_part(table, server, engine, url, plan, folder, burst, raw)
+
+
+def floor_part(table: Table, server: Server, engine: sa.Engine, url: str, plan, folder: str, burst: dict,
+               raw: dict) -> None:
+    """The same burst through a bare WSGI app doing the same SQL (bench/burst_floor.py): the most any Python
+    web app could do here, under the same gunicorn settings, with careapp's tokens."""
+    slot_id = new_slot(plan, now=datetime.now(timezone.utc))
+    floor = floor_burst(url, server.url, plan, slot_id, server.workers, folder, engine, burst["tokens"],
+                        generator="lean")
+    outcome = check(engine, slot_id, floor["answers"])
+    families = len(plan.families)
+    exact = (min(PLACES, families), families - min(PLACES, families))
+    table.add("burst: bare WSGI + same SQL bookings/s", f"{floor['rate']:.0f}")
+    table.add("burst: bare WSGI confirmed / waitlisted, in order",
+              f"{outcome['confirmed']} / {outcome['waitlisted']}, {outcome['in_order']}",
+              f"{exact[0]} / {exact[1]}, True", (outcome["confirmed"], outcome["waitlisted"]) == exact
+              and outcome["in_order"] and not floor["failed"])
+    table.add("burst: bare WSGI CPU ms per booking (as above)", _cpu(floor))
+    table.add("burst: ratio careapp / bare WSGI", f"{burst['rate'] / floor['rate']:.2f}")
+    table.add("burst: ratio bare WSGI / raw (the reachable best)", f"{floor['rate'] / raw['rate']:.2f}")
+
+
+def _cpu(figures: dict) -> str:
+    cpu = figures["cpu_ms"]
+    return f"{cpu['server']:.1f} / {cpu['generator']:.1f} / {cpu['database']:.1f}"
 
 
 def pages_part(table: Table, server: Server, engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...],
@@ -232,14 +264,14 @@ def run_all(table: Table, args, env: dict[str, str], url: str, folder: str) -> N
     app = create_app()
     now = datetime.now(timezone.utc)
     with app.app_context():
-        plan = prepare(now) if args.only != "pages" else None
+        plan = fresh_plan(now) if args.only != "pages" else None  # (a --filled database has earlier runs' slots)
         db.session.remove()
         db.engine.dispose()
         engine = db.engine
         server = Server(env, args.workers, f"{folder}/serve.log")
         try:
             if args.only != "pages":
-                burst_part(table, server, engine, url, plan)
+                burst_part(table, server, engine, url, plan, folder)
             if args.only != "burst":
                 skip = (plan.slot_id, plan.raw_slot_id) if plan else ()
                 pages = pages_part(table, server, engine, now, skip, args.runs)

@@ -4,7 +4,10 @@
   service, about eleven days ahead, and 500 families each with one member eligible for it.
 - ``fire``: a load generator in a process of its own: a ``requests.Session`` and a bearer token per family
   (``POST /api/v1/tokens`` beforehand), then 500 threads released by one barrier each
-  ``POST /api/v1/slots/<id>/bookings``.
+  ``POST /api/v1/slots/<id>/bookings``; or (``generator="lean"``, what bench/run.py uses) the same 500
+  requests built beforehand as bytes and sent at one release from one asyncio thread, which leaves the
+  shared cores to the server. Either way it reports the CPU milliseconds per booking of the generator, the
+  web workers and the database's server processes.
 - ``check``: from the database, 50 confirmed and 450 waitlisted, waitlist order = insertion order, and each
   answer's waitlist position = the order the engine recorded.
 - ``raw_burst``: the same 500 booking transactions as bare SQL (the minimal correct transaction), run by as
@@ -13,12 +16,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +34,7 @@ from speed_common import percentile
 PLACES = 50
 FAMILIES = 500
 PASSWORD = "careapp-bench-2026"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -104,11 +110,14 @@ def _eligible_families(slot, policy) -> list[tuple[str, int]]:
 
 # --- the load generator (a process of its own) ---
 
-def _log_in(base_url: str, login: str) -> requests.Session:
+def _log_in(base_url: str, login: str, token: str | None = None) -> requests.Session:
+    """A session carrying the family's bearer token: ``token``, or a new one from ``POST /api/v1/tokens``."""
     session = requests.Session()
-    answer = session.post(f"{base_url}/api/v1/tokens", json={"login": login, "password": PASSWORD}, timeout=120)
-    answer.raise_for_status()
-    session.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+    if token is None:
+        answer = session.post(f"{base_url}/api/v1/tokens", json={"login": login, "password": PASSWORD}, timeout=120)
+        answer.raise_for_status()
+        token = answer.json()["token"]
+    session.headers["Authorization"] = f"Bearer {token}"
     return session
 
 
@@ -126,13 +135,20 @@ def server_for(base_url: str | Sequence[str], index: int) -> str:
     return base_url if isinstance(base_url, str) else base_url[index % len(base_url)]
 
 
-def load_generator(base_url: str | Sequence[str], slot_id: int, families: list[tuple[str, int]], results) -> None:
-    """Log every family in (16 at a time), then fire all bookings at once; put the answers on ``results``."""
+def load_generator(base_url: str | Sequence[str], slot_id: int, families: list[tuple[str, int]], results,
+                   go=None, login_url: str | Sequence[str] | None = None, tokens: list[str] | None = None) -> None:
+    """Log every family in (16 at a time), then fire all bookings at once; put the answers on ``results``.
+
+    With ``go`` (an Event), it says "ready" on ``results`` once logged in with its threads waiting, and fires
+    when ``go`` is set, so the caller can read the processes' CPU times just before. ``login_url`` logs in
+    elsewhere than ``base_url`` (the bare WSGI floor, bench/burst_floor.py, takes careapp's tokens); with
+    ``tokens`` (one per family, from an earlier burst's ``tokens``) it does not log in again."""
     sessions: list[requests.Session | None] = [None] * len(families)
 
     def log_in(worker: int) -> None:
         for index in range(worker, len(families), 16):
-            sessions[index] = _log_in(server_for(base_url, index), families[index][0])
+            sessions[index] = _log_in(server_for(login_url or base_url, index), families[index][0],
+                                      tokens[index] if tokens else None)
 
     _in_threads(16, log_in)
     barrier = threading.Barrier(len(families) + 1)
@@ -154,29 +170,141 @@ def load_generator(base_url: str | Sequence[str], slot_id: int, families: list[t
     threads = [threading.Thread(target=book, args=(index,)) for index in range(len(families))]
     for thread in threads:
         thread.start()
+    if go is not None:
+        results.put(("ready", [session.headers["Authorization"].split()[1] for session in sessions]))
+        go.wait()
+    cpu_before = _own_cpu()
     barrier.wait()
     fired = time.perf_counter()
     for thread in threads:
         thread.join()
-    results.put({"fired": fired, "answers": answers})
+    results.put({"fired": fired, "answers": answers, "cpu": _own_cpu() - cpu_before})
 
 
-def fire(base_url: str | Sequence[str], plan: BurstPlan) -> dict:
+def lean_generator(base_url: str | Sequence[str], slot_id: int, families: list[tuple[str, int]], results,
+                   go=None, login_url: str | Sequence[str] | None = None, tokens: list[str] | None = None) -> None:
+    """As :func:`load_generator`, but the bookings go out from one thread of asyncio: each request is built
+    beforehand as bytes, and at the release every family opens its connection (gunicorn's sync workers
+    close it after each answer, so a pre-opened one would only sit in the backlog) and sends it. It costs
+    the shared cores a fraction of the 500 threads of ``requests`` (it measures the server, not the client)."""
+    import asyncio
+    import json
+
+    sessions: list[requests.Session | None] = [None] * len(families)
+
+    def log_in(worker: int) -> None:
+        for index in range(worker, len(families), 16):
+            sessions[index] = _log_in(server_for(login_url or base_url, index), families[index][0],
+                                      tokens[index] if tokens else None)
+
+    _in_threads(16, log_in)
+    tokens = [session.headers["Authorization"].split()[1] for session in sessions]
+    requests_out = []
+    for index, (_login, recipient_id) in enumerate(families):
+        url = urlsplit(server_for(base_url, index))
+        body = json.dumps({"recipient_id": recipient_id}).encode()
+        head = (f"POST /api/v1/slots/{slot_id}/bookings HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                f"Authorization: Bearer {tokens[index]}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        requests_out.append((url.hostname, url.port, head + body))
+    answers: list[dict | None] = [None] * len(families)
+
+    async def book(index: int, release: asyncio.Event) -> None:
+        host, port, request = requests_out[index]
+        await release.wait()
+        started = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
+            writer.write(request)
+            reply = await reader.read()  # to the end: the server closes the connection after its answer
+            writer.close()
+            head, _, body = reply.partition(b"\r\n\r\n")
+            code = int(head.split(b" ", 2)[1])
+            answer = json.loads(body) if b"application/json" in head.lower() else {}
+        except (OSError, ValueError, IndexError) as error:
+            code, answer = 0, {"error": repr(error)}
+        answers[index] = {"recipient_id": families[index][1], "code": code, "body": answer,
+                          "seconds": time.perf_counter() - started, "ended": time.perf_counter()}
+
+    async def burst() -> float:
+        release = asyncio.Event()
+        tasks = [asyncio.create_task(book(index, release)) for index in range(len(families))]
+        await asyncio.sleep(0)  # every task waits on the release
+        fired = time.perf_counter()
+        release.set()
+        await asyncio.gather(*tasks)
+        return fired
+
+    if go is not None:
+        results.put(("ready", tokens))
+        go.wait()
+    cpu_before = _own_cpu()
+    fired = asyncio.run(burst())
+    results.put({"fired": fired, "answers": answers, "cpu": _own_cpu() - cpu_before})
+
+
+GENERATORS = {"threads": load_generator, "lean": lean_generator}
+
+
+def _own_cpu() -> float:
+    """User + system CPU seconds of this process, all its threads."""
+    times = os.times()
+    return times.user + times.system
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used, from /proc (0 if it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15 of stat)
+
+
+def backend_pids(engine: sa.Engine) -> list[int]:
+    """The PostgreSQL server processes of the other connections to this database (the web workers')."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as connection:
+        return list(connection.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'")))
+
+
+def fire(base_url: str | Sequence[str], plan: BurstPlan, *, login_url: str | Sequence[str] | None = None,
+         server_pids: Sequence[int] = (), engine: sa.Engine | None = None, on_ready=None,
+         tokens: list[str] | None = None, generator: str = "threads") -> dict:
     """Run the load generator in a spawned process (against one server, or several: see server_for); returns
-    its figures."""
+    its figures: rate, latencies and, per booking, the CPU milliseconds of the generator, of ``server_pids``
+    (the web workers) and of the database's server processes (PostgreSQL, with ``engine``). ``on_ready`` is
+    called once the families are logged in, just before the release (to start a profiler, say); what it
+    returns is called after the last answer. ``generator``: "threads" (500 threads of ``requests``) or "lean"
+    (:func:`lean_generator`)."""
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    generator = context.Process(target=load_generator, args=(base_url, plan.slot_id, plan.families, results))
+    results, go = context.Queue(), context.Event()
+    generator = context.Process(target=GENERATORS[generator], args=(base_url, plan.slot_id, plan.families, results, go,
+                                                             login_url, tokens))
     generator.start()
-    outcome = results.get(timeout=1800)  # the generator died (a failed login, say) if nothing comes
+    _ready, tokens = results.get(timeout=1800)  # the generator died (a failed login, say) if nothing comes
+    backends = backend_pids(engine) if engine is not None else []
+    done = on_ready() if on_ready is not None else None
+    before = [sum(cpu_seconds(pid) for pid in pids) for pids in (server_pids, backends)]
+    go.set()
+    outcome = results.get(timeout=1800)
+    after = [sum(cpu_seconds(pid) for pid in pids) for pids in (server_pids, backends)]
+    if done is not None:
+        done()
     generator.join()
     answers = outcome["answers"]
     wall = max(a["ended"] for a in answers) - outcome["fired"]
     latencies = [a["seconds"] * 1000 for a in answers]
     failed = [a for a in answers if a["code"] != 201]
-    return {"answers": answers, "wall": wall, "rate": len(answers) / wall, "failed": failed,
+    per_booking = 1000 / len(answers)
+    return {"answers": answers, "wall": wall, "rate": len(answers) / wall, "failed": failed, "tokens": tokens,
             "p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
-            "p99": percentile(latencies, 0.99)}
+            "p99": percentile(latencies, 0.99),
+            "cpu_ms": {"generator": outcome["cpu"] * per_booking, "server": (after[0] - before[0]) * per_booking,
+                       "database": (after[1] - before[1]) * per_booking}}
 
 
 # --- checking the outcome in the database ---
@@ -246,14 +374,17 @@ def _connect(url: str):
 
 def raw_worker(url: str, slot_id: int, recipients: list[int], barrier, results) -> None:
     connection, book = _connect(url)
+    backend = getattr(getattr(connection, "info", None), "backend_pid", None)  # PostgreSQL's server process
     now = datetime.now(timezone.utc)
     latencies = []
     barrier.wait()
+    cpu = (_own_cpu(), cpu_seconds(backend) if backend else 0.0)
     for recipient_id in recipients:
         started = time.perf_counter()
         book(connection, slot_id, recipient_id, now)
         latencies.append(time.perf_counter() - started)
-    results.put((time.perf_counter(), latencies))
+    results.put((time.perf_counter(), latencies, _own_cpu() - cpu[0],
+                 (cpu_seconds(backend) if backend else 0.0) - cpu[1]))
     connection.close()
 
 
@@ -270,5 +401,8 @@ def raw_burst(url: str, slot_id: int, recipients: list[int], concurrency: int) -
     finished = [results.get() for _ in workers]
     for worker in workers:
         worker.join()
-    wall = max(end for end, _ in finished) - started
-    return {"wall": wall, "rate": len(recipients) / wall}
+    wall = max(end for end, *_ in finished) - started
+    per_booking = 1000 / len(recipients)
+    return {"wall": wall, "rate": len(recipients) / wall,
+            "cpu_ms": {"client": sum(row[2] for row in finished) * per_booking,
+                       "database": sum(row[3] for row in finished) * per_booking}}

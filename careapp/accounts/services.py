@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -112,12 +113,17 @@ def issue_token(user: User, *, now: datetime) -> tuple[str, ApiToken]:
 
 def token_for(token: str, *, now: datetime) -> ApiToken:
     """The live token row behind a bearer token (the API needs the row to revoke the token in use)."""
-    # The token's user in the same statement: every API request starts here.
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
-                            .options(sa.orm.joinedload(ApiToken.user, innerjoin=True)))
+    # The token's user in the same statement: every API request starts here (so the statement is built once).
+    row = db.session.scalar(_token_with_user(), {"token_hash": _token_hash(token)})
     if row is None or not row.is_valid_at(now) or not row.user.active:
         raise NotAuthenticated(_("The token is unknown, expired or revoked."), code="bad_token")
     return row
+
+
+@cache
+def _token_with_user() -> sa.Select:
+    return (sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash"))
+            .options(sa.orm.joinedload(ApiToken.user, innerjoin=True)))
 
 
 def user_for_token(token: str, *, now: datetime) -> User:

@@ -31,8 +31,9 @@ def slots(user: User, query: SlotQuery) -> list[SlotOut]:
 @api.route("POST", "/slots/{slot_id}/bookings", summary="Book a place, or join the waitlist when the slot is full",
            status=201, body=BookingIn, response=BookingOut, errors=(403, 409, 422))
 def book(user: User, slot_id: int, body: BookingIn) -> BookingOut:
-    result = engine.book(slot_id, body.recipient_id, by=user, now=now(), options=body.options())
-    return BookingOut.of(result.booking, result.waitlist_position)
+    # The answer is made of the booking as written, before its commit (afterwards it would be read back).
+    return engine.book(slot_id, body.recipient_id, by=user, now=now(), options=body.options(),
+                       describe=BookingOut.of).answer
 
 
 @api.route("GET", "/bookings", summary="The bookings you may see, newest slot first", query=BookingQuery,

@@ -9,10 +9,11 @@ transaction. ``now`` and the acting user are always arguments.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,6 +60,8 @@ class BookingResult:
     # these, like the scheduler booking many enrolments, reads nothing back.
     booking_id: int
     status: BookingStatus
+    # What ``book(describe=...)`` made of the booking before its commit (None without ``describe``).
+    answer: Any = None
 
 
 # --- counting (always under the slot lock when a decision depends on it) ---
@@ -97,15 +100,21 @@ def _count_if(condition) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
+@cache
+def _slot_counts_statement() -> sa.Select:
+    """Built once: every booking runs it under the slot's lock, and building it (with its cache key) anew
+    each time cost more CPU than running it (0.8 ms)."""
+    waiting = sa.and_(Booking.status == BookingStatus.waitlisted, Booking.waitlist_order.is_not(None))
+    live = sa.and_(Booking.recipient_id == sa.bindparam("recipient_id"), Booking.status != BookingStatus.cancelled)
+    return (sa.select(_count_if(Booking.status.in_(HOLDS_PLACE)), _count_if(waiting),
+                      sa.func.coalesce(sa.func.max(Booking.waitlist_order), 0), _count_if(live))
+            .where(Booking.slot_id == sa.bindparam("slot_id")))
+
+
 def _slot_counts(slot_id: int, recipient_id: int) -> SlotCounts:
     """What a booking decides on, in one statement (under the slot's lock)."""
-    waiting = sa.and_(Booking.status == BookingStatus.waitlisted, Booking.waitlist_order.is_not(None))
-    live = sa.and_(Booking.recipient_id == recipient_id, Booking.status != BookingStatus.cancelled)
-    row = db.session.execute(
-        sa.select(_count_if(Booking.status.in_(HOLDS_PLACE)), _count_if(waiting),
-                  sa.func.coalesce(sa.func.max(Booking.waitlist_order), 0), _count_if(live))
-        .where(Booking.slot_id == slot_id)).one()
-    held, waiting, top, live = row
+    held, waiting, top, live = db.session.execute(_slot_counts_statement(), {"slot_id": slot_id,
+                                                                              "recipient_id": recipient_id}).one()
     return SlotCounts(int(held), int(waiting), int(top), bool(live))
 
 
@@ -162,7 +171,8 @@ def _set_status(booking: Booking, status: BookingStatus, action: str, *, by: Use
 # --- booking ---
 
 def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
-         options: Mapping[str, Any] | None = None, enrolment_id: int | None = None) -> BookingResult:
+         options: Mapping[str, Any] | None = None, enrolment_id: int | None = None,
+         describe: Callable[[Booking, int | None], Any] | None = None) -> BookingResult:
     """Confirm a place while one is free, otherwise join the waitlist in arrival order.
 
     ``options`` are what the service kind asks of a booking (a meal's mode and dishes, day-care
@@ -176,6 +186,9 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
     in hand), and one statement counts what the decision needs. The rows read before the lock are kept
     over the commit that ends the request's read (``write_transaction(keep_read=True)``), so nothing is
     reloaded under the lock; the booking's own commit expires them as every commit does.
+
+    ``describe(booking, waitlist_position)`` (the API's answer, say) is made of the booking as written,
+    before that commit: afterwards each of the booking, its slot, service and member would be read again.
     """
     slot = _slot_with_service(slot_id)
     recipient = db.session.get(CareRecipient, recipient_id)
@@ -216,13 +229,20 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
         policy.apply_options(booking, dict(options or {}), current_app.config, now=now)
         audit.record(f"booking.{status.value}", booking, actor=by, now=now,
                      after={**booking.snapshot(), **policy.options_of(booking)})
-        return BookingResult(booking, position, booking.id, status)
+        answer = describe(booking, position) if describe is not None else None
+        return BookingResult(booking, position, booking.id, status, answer)
+
+
+@cache
+def _slot_with_service_statement() -> sa.Select:
+    """Built once, like the counts' statement: every booking starts with it."""
+    return (sa.select(Slot).where(Slot.id == sa.bindparam("slot_id"))
+            .options(sa.orm.joinedload(Slot.service).joinedload(Service.partner)))
 
 
 def _slot_with_service(slot_id: int) -> Slot:
     """The slot with its service and partner, in one statement (no lock)."""
-    slot = db.session.scalar(sa.select(Slot).where(Slot.id == slot_id)
-                             .options(sa.orm.joinedload(Slot.service).joinedload(Service.partner)))
+    slot = db.session.scalar(_slot_with_service_statement(), {"slot_id": slot_id})
     if slot is None:
         raise NotFound(_("No such slot."))
     return slot
