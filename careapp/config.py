@@ -68,8 +68,13 @@ def _job_intervals(env: Mapping[str, str]) -> dict[str, int]:
     """Seconds between runs of each scheduled job: CAREAPP_JOB_<ID>_SECONDS, e.g. CAREAPP_JOB_REMINDERS_SECONDS."""
     from careapp.scheduler.jobs import DEFAULT_INTERVALS
 
-    return {job: _int(env, f"CAREAPP_JOB_{job.upper()}_SECONDS", seconds, low=1)
-            for job, seconds in DEFAULT_INTERVALS.items()}
+    # The coverage snapshot's interval is also how old a snapshot the whole area's dashboard shows (two of them,
+    # careapp.coverage.snapshot): one setting, in minutes, CAREAPP_COVERAGE_SNAPSHOT_MINUTES.
+    snapshot = "coverage_snapshot"
+    intervals = {job: _int(env, f"CAREAPP_JOB_{job.upper()}_SECONDS", seconds, low=1)
+                 for job, seconds in DEFAULT_INTERVALS.items() if job != snapshot}
+    intervals[snapshot] = 60 * _int(env, "CAREAPP_COVERAGE_SNAPSHOT_MINUTES", DEFAULT_INTERVALS[snapshot] // 60, low=1)
+    return intervals
 
 
 def _coverage_radii(env: Mapping[str, str]) -> dict[str, int]:

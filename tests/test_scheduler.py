@@ -80,7 +80,7 @@ def test_a_failing_job_is_recorded_and_does_not_stop_the_scheduler(app, clock):
 
 
 EVERY_JOB = {"open_slots", "fill_places", "reminders", "kitchen_sheets", "send_notifications", "no_shows",
-             "audit_retention"}
+             "audit_retention", "coverage_snapshot"}
 
 
 def test_jobs_have_fixed_ids_intervals_and_never_pile_up(app):

@@ -6,12 +6,13 @@ from pydantic import Field
 
 from careapp.accounts.models import User
 from careapp.api.registry import api
-from careapp.api.schemas import Id, Out, Query
+from careapp.api.schemas import Id, Out, Query, UtcTimestamp
 from careapp.core.clock import now
 from careapp.core.errors import Forbidden
 from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import local_date, zone
 from careapp.coverage.dashboard import AreaFigures, Coverage, Level, UncoveredBuilding, coverage, iso_week, parse_week
+from careapp.coverage.snapshot import fresh_within
 from careapp.partners.models import ServiceKind
 
 Counts = dict[ServiceKind, int]
@@ -71,12 +72,16 @@ class CoverageOut(Out):
         description="Buildings of the area that some kind does not reach, the most people affected first "
                     "(at most 100; uncovered_buildings_total counts them all).")
     uncovered_buildings_total: int
+    as_of: UtcTimestamp | None = Field(
+        description="When the figures were worked out, if they come from the snapshot the scheduler refreshes "
+                    "every CAREAPP_COVERAGE_SNAPSHOT_MINUTES (the whole area only, this week and the next; at most "
+                    "two refreshes old); null when they were worked out for this request.")
 
     @classmethod
     def of(cls, cov: Coverage) -> CoverageOut:
         return cls(week=iso_week(cov.week), radius_m=cov.radius_m, areas=[AreaOut.of(area) for area in cov.areas],
                    uncovered_buildings=[UncoveredBuildingOut.of(building) for building in cov.uncovered],
-                   uncovered_buildings_total=cov.uncovered_total)
+                   uncovered_buildings_total=cov.uncovered_total, as_of=cov.as_of)
 
 
 @api.route("GET", "/coverage", query=CoverageQuery, response=CoverageOut, errors=(403, 404),
@@ -89,4 +94,5 @@ def coverage_report(user: User, query: CoverageQuery) -> CoverageOut:
     return CoverageOut.of(coverage(
         community_id=query.community_id, grid_id=query.grid_id, kind=query.kind,
         week=parse_week(query.week, today), today=today, zone=zone(),
-        radius_m=current_app.config["COVERAGE_RADIUS_M"], sub_district=current_app.config["SUB_DISTRICT"]))
+        radius_m=current_app.config["COVERAGE_RADIUS_M"], sub_district=current_app.config["SUB_DISTRICT"],
+        snapshot_within=fresh_within()))

@@ -24,6 +24,7 @@ from careapp.core.db import db
 from careapp.core.errors import Conflict
 from careapp.core.timefmt import local_date, zone
 from careapp.coverage.homes import refresh_point_homes
+from careapp.coverage.snapshot import refresh_coming_weeks
 
 # The tables the generator fills, in foreign-key order.
 TABLES = ("community", "grid", "building", "household", "user", "partner_organisation", "care_recipient",
@@ -111,6 +112,8 @@ def generate(scale: Scale, *, seed: int, now: datetime, progress: bool = True) -
             _gather_statistics(connection)
     finally:
         engine.dispose()
+    # What the scheduler would have done by the time anyone looks: the whole area's coverage snapshot.
+    refresh_coming_weeks(now)
     rows = {table: writer.counts.get(table, 0) for table in TABLES}
     return Generated(scale=scale, seed=seed, now=now, rows=rows, statuses=statuses,
                      seconds=timer.perf_counter() - started, phases=phases)

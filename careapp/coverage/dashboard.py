@@ -29,7 +29,7 @@ from careapp.core.i18n import gettext as _
 from careapp.coverage.bands import BANDS, SHOWN
 from careapp.coverage.homes import point_homes
 from careapp.coverage.queries import (
-    District, PointOffer, demand_by_building, load_district, places_by_point, point_offers, residents)
+    District, PlacesRow, PointOffer, demand_by_building, load_district, places_by_point, point_offers, residents)
 from careapp.coverage.reach import Places, on_unit_sphere
 from careapp.households.models import RecipientKind
 from careapp.partners.models import ServiceKind
@@ -178,6 +178,8 @@ class Coverage:
     in_scope: np.ndarray = field(repr=False)
     reached: dict[ServiceKind, np.ndarray] = field(repr=False)
     offers: list[PointOffer] = field(repr=False)
+    # When the figures were worked out, if read from the snapshot (careapp.coverage.snapshot); None: just now.
+    as_of: datetime | None = None
 
     @property
     def week_end(self) -> date:
@@ -275,12 +277,54 @@ def _grid_areas(district: District, scope: Scope) -> list[AreaFigures]:
 
 
 def coverage(*, community_id: int | None = None, grid_id: int | None = None, kind: ServiceKind | None = None,
-             week: date, today: date, zone: ZoneInfo, radius_m: dict[str, int], sub_district: str) -> Coverage:
-    """The coverage of the chosen area in the week starting on Monday ``week``; ages as on ``today``."""
+             week: date, today: date, zone: ZoneInfo, radius_m: dict[str, int], sub_district: str,
+             snapshot_within: timedelta | None = None) -> Coverage:
+    """The coverage of the chosen area in the week starting on Monday ``week``; ages as on ``today``.
+
+    With ``snapshot_within``, the whole area is read from the snapshot of its grids' figures
+    (careapp.coverage.snapshot) when one of the week is at most that old, instead of from the whole city."""
+    kinds = [kind] if kind else list(ServiceKind)
+    if snapshot_within is not None and community_id is None and grid_id is None:
+        from careapp.coverage.snapshot import from_snapshot  # here: the snapshot is built on this module
+
+        cov = from_snapshot(kinds=kinds, week=week, today=today, radius_m=radius_m, sub_district=sub_district,
+                            within=snapshot_within)
+        if cov is not None:
+            return cov
+    measured = measure(community_id=community_id, grid_id=grid_id, kinds=kinds, week=week, today=today, zone=zone,
+                       radius_m=radius_m, sub_district=sub_district)
+    return _assemble(measured)
+
+
+@dataclass
+class Measured:
+    """What the coverage of an area is worked out from: per-building columns (aligned with the district's
+    buildings) and the window's places per service point. ``coverage`` sums them by area; the snapshot
+    (careapp.coverage.snapshot) sums them by grid and keeps them."""
+
+    district: District
+    scope: Scope
+    kinds: list[ServiceKind]
+    radii: dict[ServiceKind, int]
+    week: date
+    mondays: list[date]                 # the window's weeks, the chosen one last
+    in_scope: np.ndarray
+    counter: _Counter
+    columns: dict[str, np.ndarray]      # see ``_fill`` for the names
+    places: list[PlacesRow]
+    point_building: dict[int, int]
+    reached: dict[ServiceKind, np.ndarray]
+    elders: np.ndarray
+    children: np.ndarray
+    offers: list[PointOffer]
+
+
+def measure(*, community_id: int | None, grid_id: int | None, kinds: list[ServiceKind], week: date, today: date,
+            zone: ZoneInfo, radius_m: dict[str, int], sub_district: str) -> Measured:
+    """Read what the area's coverage is worked out from (see ``Measured``)."""
     # Below the sub-district, only the area's own buildings are read: in_scope is then every one of them.
     district = load_district(community_id=community_id, grid_id=grid_id)
     scope = find_scope(district, community_id, grid_id, sub_district)
-    kinds = [kind] if kind else list(ServiceKind)
     radii = {each: int(radius_m[each.value]) for each in kinds}
     in_scope = {Level.subdistrict: np.ones(district.size, dtype=bool),
                 Level.community: district.building_community == (scope.id or 0),
@@ -308,16 +352,10 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
         points = Places([offer.latitude for offer in mine], [offer.longitude for offer in mine])
         reached[each] = np.zeros(district.size, dtype=bool)
         reached[each][in_scope] = points.reach_from(homes, radii[each])
-    missing_elder = np.zeros(district.size, dtype=bool)
-    missing_child = np.zeros(district.size, dtype=bool)
-    for each in kinds:
-        missing_elder |= ~reached[each] if serves(each, RecipientKind.elder) else False
-        missing_child |= ~reached[each] if serves(each, RecipientKind.child) else False
-    uncovered_elders = np.where(missing_elder, elders, 0)
-    uncovered_children = np.where(missing_child, children, 0)
+    uncovered_elders, uncovered_children = out_of_reach(kinds, reached, elders, children)
 
     # Places and demand in the window: the chosen week and the weeks before it, for the trend.
-    week_starts_local = [week - timedelta(weeks=back) for back in range(TREND_WEEKS - 1, -1, -1)]
+    week_starts_local = window_mondays(week)
     week_starts = [_utc(day, zone) for day in week_starts_local]
     window_end = _utc(week + timedelta(days=7), zone)
     point_building = _point_buildings(district, offers)
@@ -345,6 +383,30 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
         **{f"booked:{each.value}": demand["booked"][each] for each in kinds},
         **{f"waitlisted:{each.value}": demand["waitlisted"][each] for each in kinds},
     }
+    return Measured(district, scope, kinds, radii, week, week_starts_local, in_scope, counter, columns, places,
+                    point_building, reached, elders, children, offers)
+
+
+def window_mondays(week: date) -> list[date]:
+    """The Mondays of the weeks the trend shows: the TREND_WEEKS weeks up to ``week``, oldest first."""
+    return [week - timedelta(weeks=back) for back in range(TREND_WEEKS - 1, -1, -1)]
+
+
+def out_of_reach(kinds: list[ServiceKind], reached: dict[ServiceKind, np.ndarray], elders: np.ndarray,
+                 children: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The elders and children of each building living where some of ``kinds`` that serves them does not reach."""
+    missing_elder = np.zeros(len(elders), dtype=bool)
+    missing_child = np.zeros(len(children), dtype=bool)
+    for each in kinds:
+        missing_elder |= ~reached[each] if serves(each, RecipientKind.elder) else False
+        missing_child |= ~reached[each] if serves(each, RecipientKind.child) else False
+    return np.where(missing_elder, elders, 0), np.where(missing_child, children, 0)
+
+
+def _assemble(m: Measured) -> Coverage:
+    """Sum the measured columns by the scope, the areas one level down and the grids."""
+    district, scope, kinds, in_scope, counter, columns, places, point_building = (
+        m.district, m.scope, m.kinds, m.in_scope, m.counter, m.columns, m.places, m.point_building)
     scope_area = AreaFigures(scope.id, scope.name, scope.level, community_id=scope.community_id)
     _fill(scope_area, {name: counter.scope_total(column) for name, column in columns.items()}, kinds)
     children_areas = _child_areas(district, scope, in_scope)
@@ -358,11 +420,12 @@ def coverage(*, community_id: int | None = None, grid_id: int | None = None, kin
         scope_area.offered = {each: sum(row.offered for row in places if row.kind == each
                                         and row.week == TREND_WEEKS - 1) for each in kinds}
 
-    weekly = _weekly(kinds, places, scope_area, point_building, in_scope, scope)
-    trend = _trend(kinds, places, point_building, in_scope, scope, week_starts_local)
-    uncovered, total = _uncovered(district, in_scope, kinds, reached, elders, children)
-    return Coverage(scope, week, kinds, radii, [scope_area, *children_areas], weekly, trend, grids, uncovered, total,
-                    district, in_scope, reached, offers)
+    mine = [row for row in places if _in_scope_point(point_building, in_scope, scope, row.point_id)]
+    weekly = _weekly(kinds, mine, scope_area)
+    trend = _trend(kinds, mine, m.mondays)
+    uncovered, total = _uncovered(district, in_scope, kinds, m.reached, m.elders, m.children)
+    return Coverage(scope, m.week, kinds, m.radii, [scope_area, *children_areas], weekly, trend, grids, uncovered,
+                    total, district, in_scope, m.reached, m.offers)
 
 
 def _utc(day: date, zone: ZoneInfo) -> datetime:
@@ -398,12 +461,12 @@ def _in_scope_point(point_building: dict[int, int], in_scope: np.ndarray, scope:
     return bool(in_scope[index]) if index >= 0 else scope.level is Level.subdistrict
 
 
-def _weekly(kinds, places, scope_area: AreaFigures, point_building, in_scope, scope) -> list[KindWeek]:
+def _weekly(kinds, places: list[PlacesRow], scope_area: AreaFigures) -> list[KindWeek]:
+    """The chosen week's figures per kind, from the places of the service points in scope."""
     weekly = {each: KindWeek(each, residents_booked=scope_area.booked[each], waitlisted=scope_area.waitlisted[each])
               for each in kinds}
     for row in places:
-        if row.kind in weekly and row.week == TREND_WEEKS - 1 \
-                and _in_scope_point(point_building, in_scope, scope, row.point_id):
+        if row.kind in weekly and row.week == TREND_WEEKS - 1:
             figures = weekly[row.kind]
             figures.offered += row.offered
             figures.booked += row.booked
@@ -412,17 +475,29 @@ def _weekly(kinds, places, scope_area: AreaFigures, point_building, in_scope, sc
     return list(weekly.values())
 
 
-def _trend(kinds, places, point_building, in_scope, scope, mondays) -> list[tuple[date, dict]]:
+def _trend(kinds, places: list[PlacesRow], mondays) -> list[tuple[date, dict]]:
+    """Utilisation per kind and week of the window, from the places of the service points in scope."""
     offered = np.zeros((len(mondays), len(kinds)), dtype=np.int64)
     booked = np.zeros_like(offered)
     column = {each: i for i, each in enumerate(kinds)}
     for row in places:
-        if row.kind in column and _in_scope_point(point_building, in_scope, scope, row.point_id):
+        if row.kind in column:
             offered[row.week, column[row.kind]] += row.offered
             booked[row.week, column[row.kind]] += row.booked
     return [(monday, {each: (booked[w, column[each]] / offered[w, column[each]]
                              if offered[w, column[each]] else None) for each in kinds})
             for w, monday in enumerate(mondays)]
+
+
+def uncovered_order(building: UncoveredBuilding) -> tuple:
+    """The order of the uncovered list: the most people affected first, then by name and id (as ``_uncovered``)."""
+    return -building.affected, building.name, building.id
+
+
+def affected(kinds_missing: list[ServiceKind], elders: int, children: int) -> int:
+    """The people of a building whom some of the kinds that do not reach it would serve (as ``_uncovered``)."""
+    return ((elders if any(serves(each, RecipientKind.elder) for each in kinds_missing) else 0)
+            + (children if any(serves(each, RecipientKind.child) for each in kinds_missing) else 0))
 
 
 def _uncovered(district: District, in_scope, kinds, reached, elders, children) -> tuple[list[UncoveredBuilding], int]:

@@ -1,10 +1,14 @@
-"""What the coverage dashboard keeps rather than works out on every page: each service point's home building."""
+"""What the coverage dashboard keeps rather than works out on every page: each service point's home building,
+and the snapshot of each grid's figures the whole area's dashboard sums."""
 from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from careapp.core.db import db
+from careapp.core.db import UTCDateTime, db
 
 
 class PointHome(db.Model):
@@ -19,3 +23,20 @@ class PointHome(db.Model):
     service_point_id: Mapped[int] = mapped_column(
         sa.ForeignKey("service_point.id", ondelete="CASCADE"), primary_key=True)
     building_id: Mapped[int] = mapped_column(sa.ForeignKey("building.id", ondelete="CASCADE"), index=True)
+
+
+class GridWeek(db.Model):
+    """One grid's coverage figures for one week, as the whole area's dashboard sums them (the snapshot).
+
+    Every figure of the whole area is a sum over its grids, so the scheduler works these out every few minutes
+    (``careapp.coverage.snapshot``) and the whole area's page adds up a few hundred rows instead of reading the
+    city's residents, bookings and slots on every fetch. ``figures`` holds the per-grid sums, the window's places
+    of the service points standing in the grid, and its buildings that some kind does not reach (JSON: the shape
+    is ``careapp.coverage.snapshot``'s alone)."""
+
+    __tablename__ = "coverage_grid_week"
+
+    week_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True, index=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    figures: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

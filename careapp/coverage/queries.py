@@ -45,9 +45,11 @@ class District:
         return len(self.building_ids)
 
 
-def load_district(*, community_id: int | None = None, grid_id: int | None = None) -> District:
+def load_district(*, community_id: int | None = None, grid_id: int | None = None,
+                  buildings: bool = True) -> District:
     """Every community and grid, and the buildings of the area asked for: the grid's, else the community's,
-    else every one. An area's page reads its own buildings, not the city's thousands."""
+    else every one. An area's page reads its own buildings, not the city's thousands. ``buildings=False``:
+    none (the whole area read from its grids' snapshot needs only the names of communities and grids)."""
     communities = dict(db.session.execute(sa.select(Community.id, Community.name)).all())
     grids = db.session.execute(sa.select(Grid.id, Grid.name, Grid.community_id)).all()
     stmt = (sa.select(Building.id, Building.name, Building.grid_id, Grid.community_id, Building.latitude,
@@ -57,7 +59,7 @@ def load_district(*, community_id: int | None = None, grid_id: int | None = None
         stmt = stmt.where(Building.grid_id == grid_id)
     elif community_id is not None:
         stmt = stmt.where(Grid.community_id == community_id)
-    rows = _plain_rows(stmt)
+    rows = _plain_rows(stmt) if buildings else []
     # Column by column (zip(*rows) over 100,000 rows is ten times slower: one huge argument tuple).
     ids, names, grid_ids, community_ids, lats, lons = ([row[k] for row in rows] for k in range(6))
     return District(

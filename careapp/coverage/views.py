@@ -18,10 +18,11 @@ from careapp.core.clock import now
 from careapp.core.errors import CareappError
 from careapp.core.exports import append_rows, csv_response, set_widths, workbook_response
 from careapp.core.i18n import gettext as _
-from careapp.core.timefmt import local_date, zone
+from careapp.core.timefmt import format_local, local_date, zone
 from careapp.coverage.bands import SHOWN
 from careapp.coverage.dashboard import Coverage, Level, coverage, iso_week, link_args, parse_week, serves
 from careapp.coverage.forms import CoverageForm
+from careapp.coverage.snapshot import fresh_within
 from careapp.coverage.tables import export_name, grid_header, grid_rows, list_separator, share_percent
 from careapp.district.queries import all_communities, community_of_grid, grids_of
 from careapp.households.models import RecipientKind
@@ -53,8 +54,11 @@ def _choice_form() -> CoverageForm:
     return form
 
 
-def _chosen(template: str, **context) -> tuple[CoverageForm, Coverage | None, ResponseReturnValue | None]:
-    """The area, kind and week asked for, and their coverage; or the page answering a bad choice."""
+def _chosen(template: str, *, snapshot: bool = True,
+            **context) -> tuple[CoverageForm, Coverage | None, ResponseReturnValue | None]:
+    """The area, kind and week asked for, and their coverage; or the page answering a bad choice. The whole
+    area's figures come from the grids' snapshot when a fresh one exists (``snapshot=False``: always worked
+    out, for the map, which needs every building)."""
     form = _choice_form()
     if not form.validate():
         return form, None, render(template, 400, form=form, coverage=None, **context)
@@ -63,7 +67,8 @@ def _chosen(template: str, **context) -> tuple[CoverageForm, Coverage | None, Re
         cov = coverage(community_id=form.community_id.data, grid_id=form.grid_id.data, kind=form.chosen_kind,
                        week=parse_week(form.week.data, today), today=today, zone=zone(),
                        radius_m=current_app.config["COVERAGE_RADIUS_M"],
-                       sub_district=current_app.config["SUB_DISTRICT"])
+                       sub_district=current_app.config["SUB_DISTRICT"],
+                       snapshot_within=fresh_within() if snapshot else None)
     except CareappError as error:
         return form, None, render(template, show_refusal(error, form), form=form, coverage=None, **context)
     form.week.data = iso_week(cov.week)
@@ -77,7 +82,8 @@ def dashboard() -> ResponseReturnValue:
         return answer
     return render("coverage/dashboard.html", form=form, coverage=cov, bands=SHOWN, Level=Level,
                   share_percent=share_percent, link_args=link_args, charts=chart_data(cov), served_by=served_by,
-                  busiest=cov.busiest_grids(CHART_GRIDS))
+                  busiest=cov.busiest_grids(CHART_GRIDS),
+                  as_of=None if cov.as_of is None else format_local(cov.as_of, "%H:%M"))
 
 
 def served_by(kind) -> str:
@@ -123,7 +129,7 @@ def chart_data(cov: Coverage) -> Markup:
 def map_page() -> ResponseReturnValue:
     from careapp.coverage.map import coverage_map
 
-    form, cov, answer = _chosen("coverage/map.html", map=None)
+    form, cov, answer = _chosen("coverage/map.html", snapshot=False, map=None)
     if answer is not None:
         return answer
     return render("coverage/map.html", form=form, coverage=cov, map=coverage_map(cov), Level=Level,

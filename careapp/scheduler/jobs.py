@@ -14,6 +14,7 @@ from flask import current_app
 
 from careapp.booking import engine
 from careapp.core.audit import purge_expired
+from careapp.coverage.snapshot import refresh_coming_weeks
 from careapp.meals.notices import send_kitchen_sheets
 from careapp.notifications.delivery import send_due
 from careapp.notifications.reminders import send_due_reminders
@@ -28,6 +29,8 @@ DEFAULT_INTERVALS: dict[str, int] = {
     "send_notifications": 30,
     "no_shows": 900,
     "audit_retention": 86400,
+    # Set in minutes, as CAREAPP_COVERAGE_SNAPSHOT_MINUTES (careapp.config): it is also how old a snapshot may be.
+    "coverage_snapshot": 600,
 }
 
 
@@ -67,6 +70,12 @@ def audit_retention_job(now: datetime) -> int:
     return purge_expired(now=now, retention_days=current_app.config["AUDIT_RETENTION_DAYS"])
 
 
+def coverage_snapshot_job(now: datetime) -> int:
+    """Work out each grid's coverage figures for this week and the next: the whole area's dashboard sums them
+    (CAREAPP_COVERAGE_SNAPSHOT_MINUTES)."""
+    return refresh_coming_weeks(now)
+
+
 JOBS = {
     "open_slots": open_slots_job,
     "fill_places": fill_places_job,
@@ -75,4 +84,5 @@ JOBS = {
     "send_notifications": send_notifications_job,
     "no_shows": no_shows_job,
     "audit_retention": audit_retention_job,
+    "coverage_snapshot": coverage_snapshot_job,
 }

@@ -37,6 +37,8 @@ JOB_DESCRIPTIONS = {
     "no_shows": _l("After a slot ends, bookings never checked in become no-shows (not meals: see MealPolicy)."),
     "audit_retention": _l("Delete audit entries older than CAREAPP_AUDIT_RETENTION_DAYS, in batches (see "
                           "docs/privacy.md)."),
+    "coverage_snapshot": _l("Work out each grid's coverage figures for this week and the next: the whole area's "
+                            "dashboard sums them (CAREAPP_COVERAGE_SNAPSHOT_MINUTES)."),
 }
 
 # Why a notification was skipped, as the rules that skip one write it (careapp.notifications.reminders,
