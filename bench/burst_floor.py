@@ -108,24 +108,10 @@ class FloorServer:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30) -> None:
-        import time
+        from speed_common import wait_for_gunicorn
 
-        import requests
-
-        from speed_common import child_pids
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the floor's gunicorn exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                if requests.get(self.url, timeout=2).status_code == 404 and \
-                        len(child_pids(self.process.pid)) >= self.workers:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"the floor's gunicorn did not answer within {timeout} s")
+        # The bare app answers 404 to anything but a booking: that it answers at all is the sign.
+        wait_for_gunicorn(self.process, self.url, 404, self.workers, self.log.name, "the floor's gunicorn", timeout)
 
     def worker_pids(self) -> list[int]:
         from speed_common import child_pids

@@ -121,6 +121,20 @@ def _log_in(base_url: str, login: str, token: str | None = None) -> requests.Ses
     return session
 
 
+def _log_in_all(base_url: str | Sequence[str], families: list[tuple[str, int]],
+                tokens: list[str] | None) -> list[requests.Session]:
+    """One session per family, logged in 16 at a time (or given its token from an earlier burst)."""
+    sessions: list[requests.Session | None] = [None] * len(families)
+
+    def log_in(worker: int) -> None:
+        for index in range(worker, len(families), 16):
+            sessions[index] = _log_in(server_for(base_url, index), families[index][0],
+                                      tokens[index] if tokens else None)
+
+    _in_threads(16, log_in)
+    return sessions
+
+
 def _in_threads(count: int, work) -> None:
     threads = [threading.Thread(target=work, args=(index,)) for index in range(count)]
     for thread in threads:
@@ -143,14 +157,7 @@ def load_generator(base_url: str | Sequence[str], slot_id: int, families: list[t
     when ``go`` is set, so the caller can read the processes' CPU times just before. ``login_url`` logs in
     elsewhere than ``base_url`` (the bare WSGI floor, bench/burst_floor.py, takes careapp's tokens); with
     ``tokens`` (one per family, from an earlier burst's ``tokens``) it does not log in again."""
-    sessions: list[requests.Session | None] = [None] * len(families)
-
-    def log_in(worker: int) -> None:
-        for index in range(worker, len(families), 16):
-            sessions[index] = _log_in(server_for(login_url or base_url, index), families[index][0],
-                                      tokens[index] if tokens else None)
-
-    _in_threads(16, log_in)
+    sessions = _log_in_all(login_url or base_url, families, tokens)
     barrier = threading.Barrier(len(families) + 1)
     answers: list[dict | None] = [None] * len(families)
 
@@ -190,14 +197,7 @@ def lean_generator(base_url: str | Sequence[str], slot_id: int, families: list[t
     import asyncio
     import json
 
-    sessions: list[requests.Session | None] = [None] * len(families)
-
-    def log_in(worker: int) -> None:
-        for index in range(worker, len(families), 16):
-            sessions[index] = _log_in(server_for(login_url or base_url, index), families[index][0],
-                                      tokens[index] if tokens else None)
-
-    _in_threads(16, log_in)
+    sessions = _log_in_all(login_url or base_url, families, tokens)
     tokens = [session.headers["Authorization"].split()[1] for session in sessions]
     requests_out = []
     for index, (_login, recipient_id) in enumerate(families):

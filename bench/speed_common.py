@@ -82,18 +82,8 @@ class Server:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"careapp serve exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                if requests.get(f"{self.url}/login", timeout=2).status_code == 200 and \
-                        len(child_pids(self.process.pid)) >= self.workers:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"careapp serve did not answer within {timeout} s")
+        wait_for_gunicorn(self.process, f"{self.url}/login", 200, self.workers, self.log.name, "careapp serve",
+                          timeout)
 
     def worker_peak_rss_mb(self) -> float:
         return max((peak_rss_mb(pid) for pid in child_pids(self.process.pid)), default=0.0)
@@ -106,3 +96,19 @@ class Server:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+def wait_for_gunicorn(process: subprocess.Popen, url: str, status: int, workers: int, log_name: str, name: str,
+                      timeout: float) -> None:
+    """Until ``url`` answers ``status`` and all ``workers`` are forked (a burst must not wait for a fork)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{name} exited with {process.returncode}; see {log_name}")
+        try:
+            if requests.get(url, timeout=2).status_code == status and len(child_pids(process.pid)) >= workers:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{name} did not answer within {timeout} s")
