@@ -31,6 +31,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from speed_common import GunicornProcess  # noqa: E402
+
 # --- the bare WSGI app (each gunicorn worker imports this module and opens one connection) ---
 
 _connection = None
@@ -91,41 +93,18 @@ def _answer(start_response, status: str, body: dict):
 
 # --- serving it and firing the burst at it ---
 
-class FloorServer:
+class FloorServer(GunicornProcess):
     """gunicorn serving :func:`application` with careapp serve's settings (sync workers, ``workers`` of them)."""
 
+    # The bare app answers 404 to anything but a booking: that it answers at all is the sign.
+    name, ready_status, ready_timeout = "the floor's gunicorn", 404, 30.0
+
     def __init__(self, url: str, workers: int, log_path: str):
-        from speed_common import free_port
+        super().__init__(workers, log_path, {**os.environ, "BURST_FLOOR_DATABASE_URL": url})
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self.log = open(log_path, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--chdir", str(HERE), "--name", "burst-floor", "burst_floor:application"],
-            env={**os.environ, "BURST_FLOOR_DATABASE_URL": url}, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 30) -> None:
-        from speed_common import wait_for_gunicorn
-
-        # The bare app answers 404 to anything but a booking: that it answers at all is the sign.
-        wait_for_gunicorn(self.process, self.url, 404, self.workers, self.log.name, "the floor's gunicorn", timeout)
-
-    def worker_pids(self) -> list[int]:
-        from speed_common import child_pids
-
-        return child_pids(self.process.pid)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers",
+                str(self.workers), "--chdir", str(HERE), "--name", "burst-floor", "burst_floor:application"]
 
 
 def floor_burst(url: str, login_url: str, plan, slot_id: int, workers: int, folder: str, engine,

@@ -126,34 +126,19 @@ def _eligible(service_id: int, starts: datetime, wanted: int, *, only: set[int] 
     """(household, recipient) pairs, one per household (of ``only`` if given, not in ``skip``), eligible for the
     service's slots starting at ``starts`` (a probe slot, rolled back, checked by the service kind's policy as the
     booking engine would)."""
-    from flask import current_app
-
     from careapp.booking.policies import policy_for
     from careapp.core.db import db
-    from careapp.core.errors import CareappError
-    from careapp.households.models import CareRecipient
     from careapp.partners.models import Service, Slot, SlotStatus
+    from speed_burst import eligible_members
 
     service = db.session.get(Service, service_id)
     probe = Slot(service_id=service.id, starts_at=starts, ends_at=starts + timedelta(hours=1), capacity=1,
                  status=SlotStatus.open, created_at=datetime.now(timezone.utc))
     db.session.add(probe)
     db.session.flush()
-    policy, chosen = policy_for(service.kind), {}
-    for recipient in db.session.scalars(sa.select(CareRecipient).order_by(CareRecipient.household_id,
-                                                                          CareRecipient.id)):
-        household = recipient.household_id
-        if household in chosen or household in skip or (only is not None and household not in only):
-            continue
-        try:
-            policy.check_eligible(recipient, probe, current_app.config)
-        except CareappError:
-            continue
-        chosen[recipient.household_id] = recipient.id
-        if len(chosen) >= wanted:
-            break
+    members = eligible_members(probe, policy_for(service.kind), wanted=wanted, only=only, skip=skip)
     db.session.rollback()
-    return list(chosen.items())
+    return members
 
 
 # --- memory ---

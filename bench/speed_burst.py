@@ -88,9 +88,17 @@ def _new_slot(service, *, minutes: int, now: datetime):
 
 
 def _eligible_families(slot, policy) -> list[tuple[str, int]]:
+    from careapp.benchdata import family_login
+
+    return [(family_login(household), recipient) for household, recipient in eligible_members(slot, policy)]
+
+
+def eligible_members(slot, policy, *, wanted: int | None = None, only: set[int] | None = None,
+                     skip: set[int] = frozenset()) -> list[tuple[int, int]]:
+    """(household, recipient) pairs, one per household (of ``only`` if given, not in ``skip``; at most
+    ``wanted``), whose member the service kind's policy finds eligible for ``slot``, as the engine would."""
     from flask import current_app
 
-    from careapp.benchdata import family_login
     from careapp.core.db import db
     from careapp.core.errors import CareappError
     from careapp.households.models import CareRecipient
@@ -98,14 +106,17 @@ def _eligible_families(slot, policy) -> list[tuple[str, int]]:
     chosen: dict[int, int] = {}
     for recipient in db.session.scalars(sa.select(CareRecipient).order_by(CareRecipient.household_id,
                                                                           CareRecipient.id)):
-        if recipient.household_id in chosen:
+        household = recipient.household_id
+        if household in chosen or household in skip or (only is not None and household not in only):
             continue
         try:
             policy.check_eligible(recipient, slot, current_app.config)
         except CareappError:
             continue
-        chosen[recipient.household_id] = recipient.id
-    return [(family_login(household), recipient) for household, recipient in chosen.items()]
+        chosen[household] = recipient.id
+        if wanted is not None and len(chosen) >= wanted:
+            break
+    return list(chosen.items())
 
 
 # --- the load generator (a process of its own) ---

@@ -68,25 +68,29 @@ def run_careapp(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-class Server:
-    """``careapp serve`` (gunicorn) on a free port, as a subprocess."""
+class GunicornProcess:
+    """A gunicorn on a free port, as a subprocess: started, waited for until every worker is forked, stopped."""
 
-    def __init__(self, env: dict[str, str], workers: int, log_path: str):
+    name = "gunicorn"
+    ready_path, ready_status, ready_timeout = "/", 200, 60.0
+
+    def __init__(self, workers: int, log_path: str, env: dict[str, str]):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_path, "w")
-        self.process = subprocess.Popen([CAREAPP, "serve", "--bind", f"127.0.0.1:{self.port}",
-                                         "--workers", str(workers)], env=env, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
         self.workers = workers
-        self._wait_ready()
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen(self.command(), env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for_gunicorn(self.process, f"{self.url}{self.ready_path}", self.ready_status, workers, self.log.name,
+                          self.name, self.ready_timeout)
 
-    def _wait_ready(self, timeout: float = 60) -> None:
-        wait_for_gunicorn(self.process, f"{self.url}/login", 200, self.workers, self.log.name, "careapp serve",
-                          timeout)
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def worker_pids(self) -> list[int]:
+        return child_pids(self.process.pid)
 
     def worker_peak_rss_mb(self) -> float:
-        return max((peak_rss_mb(pid) for pid in child_pids(self.process.pid)), default=0.0)
+        return max((peak_rss_mb(pid) for pid in self.worker_pids()), default=0.0)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -96,6 +100,18 @@ class Server:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+class Server(GunicornProcess):
+    """``careapp serve`` (gunicorn) on a free port, as a subprocess."""
+
+    name, ready_path = "careapp serve", "/login"
+
+    def __init__(self, env: dict[str, str], workers: int, log_path: str):
+        super().__init__(workers, log_path, env)
+
+    def command(self) -> list[str]:
+        return [CAREAPP, "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
 
 
 def wait_for_gunicorn(process: subprocess.Popen, url: str, status: int, workers: int, log_name: str, name: str,
