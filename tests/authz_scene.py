@@ -19,7 +19,7 @@ from careapp.accounts.services import issue_token
 from careapp.booking import engine
 from careapp.core.db import db, write_transaction
 from careapp.core.timefmt import from_local, local_date
-from careapp.district.models import Building, Community, Grid
+from careapp.district.models import Building
 from careapp.enrolments.services import enrol
 from careapp.family.calendar import make_feed_link
 from careapp.households.services import add_authorised_adult
@@ -33,7 +33,7 @@ from careapp.partners.models import MealTime, PartnerKind, ServiceKind, ShiftRol
 from careapp.partners.services import add_weekly_pattern, create_service, create_slot
 from careapp.partners.shifts import assign, create_shift
 from tests.conftest import empty_tables
-from tests.factories import make_family, make_partner, make_slot, make_user
+from tests.factories import make_family, make_neighbourhood, make_partner, make_slot, make_user
 
 # An id no row has (the routes' int converter accepts it, so it reaches the view).
 NONE_ID = 999_999
@@ -182,12 +182,7 @@ def _tokens(side: Side, now: datetime) -> None:
 
 
 def build_scene(now: datetime) -> Scene:
-    with write_transaction():
-        community = Community(name="旭日天都社区")
-        grid = Grid(community=community, name="第一网格")
-        building_a = Building(grid=grid, name="1栋", address="旭日天都1栋", latitude=31.331, longitude=118.371)
-        building_b = Building(grid=grid, name="2栋", address="旭日天都2栋", latitude=31.332, longitude=118.372)
-        db.session.add_all([community, grid, building_a, building_b])
+    _community, _grid, building_a, building_b = make_neighbourhood()
     admin = make_user(Role.admin, now, name="A管理员")
     tomorrow = local_date(now) + timedelta(days=1)
     a = _side("A", building_a, admin, now, tomorrow)
