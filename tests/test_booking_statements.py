@@ -9,12 +9,14 @@ PostgreSQL the booking goes on in the request's read transaction (READ COMMITTED
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
 from careapp.booking import engine
 from careapp.booking.models import Booking, BookingStatus
-from careapp.core.db import db
+from careapp.core.db import LOCK_TIMEOUT_SECONDS, db
 from tests.api_helpers import bearer, call  # noqa: F401
 from tests.factories import make_family, make_slot
 from tests.statements import count_statements
@@ -28,18 +30,25 @@ LOCKED_WAITLISTED = ["SELECT slot", "SELECT", "INSERT INTO booking", "INSERT INT
 AFTER_COMMIT = 4
 
 
-def _is_lock_start(statement: str) -> bool:
-    return statement.startswith("BEGIN IMMEDIATE") or statement.startswith("SET LOCAL lock_timeout")
+def _lock_start(statements: list[str]) -> int:
+    """Where the slot's lock is taken: just after SQLite's BEGIN IMMEDIATE, or PostgreSQL's SELECT ... FOR
+    UPDATE itself (the lock timeout is the connection's own, set when it opened: no statement of its own)."""
+    for index, statement in enumerate(statements):
+        if statement.startswith("BEGIN IMMEDIATE"):
+            return index + 1
+        if statement.startswith("SELECT") and statement.rstrip().endswith("FOR UPDATE"):
+            return index
+    raise AssertionError(f"no lock taken: {statements}")
 
 
 def _split(statements: list[str]) -> tuple[list[str], list[str], list[str]]:
     """(before the lock, under it, after its commit), each statement cut to its first words; BEGIN and
     COMMIT left out."""
     words = [" ".join(statement.split()[:3]) for statement in statements]
-    start = next(index for index, statement in enumerate(words) if _is_lock_start(statement))
+    start = _lock_start(statements)
     end = next((index for index in range(start + 1, len(words)) if words[index] == "COMMIT"), len(words))
-    before = [w for w in words[:start] if w not in ("BEGIN", "COMMIT")]
-    locked = [w for w in words[start + 1:end] if w not in ("BEGIN", "COMMIT")]
+    before = [w for w in words[:start] if w not in ("BEGIN", "COMMIT", "BEGIN IMMEDIATE")]
+    locked = [w for w in words[start:end] if w not in ("BEGIN", "COMMIT")]
     after = [w for w in words[end + 1:] if w not in ("BEGIN", "COMMIT")]
     return before, locked, after
 
@@ -131,3 +140,25 @@ def test_the_position_answered_is_the_one_counted_afterwards(world, clock):
     db.session.expire_all()
     assert engine.waitlist_position(last.booking) == last.waitlist_position
     assert engine.waitlist_position(results[2].booking) == 1
+
+
+def test_a_booking_waits_for_the_slot_lock_at_most_the_lock_timeout(app, client, world, clock, bearer, reading_room):
+    """The lock timeout is every PostgreSQL connection's own (set when it opens, not by a statement in each
+    write): a booking whose slot stays locked by another transaction gives up with 503 ``busy``, nothing
+    written, instead of waiting for ever."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite waits on its busy timeout (PRAGMA busy_timeout), tested with the connection")
+    slot_id, families = reading_room
+    (user, member_id), headers = families[0], bearer(families[0][0])
+    with db.engine.connect() as other:
+        assert other.exec_driver_sql("SHOW lock_timeout").scalar() == f"{LOCK_TIMEOUT_SECONDS}s"
+        other.exec_driver_sql(f"SELECT id FROM slot WHERE id = {int(slot_id)} FOR UPDATE")  # held until rollback
+        started = time.monotonic()
+        response = call(client, "POST", f"/slots/{slot_id}/bookings", headers, json={"recipient_id": member_id})
+        waited = time.monotonic() - started
+        other.rollback()
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "busy", response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "5"
+    assert LOCK_TIMEOUT_SECONDS - 1 < waited < LOCK_TIMEOUT_SECONDS + 5
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(Booking.slot_id == slot_id)) == 0

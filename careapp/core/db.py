@@ -85,6 +85,22 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     cursor.close()
 
 
+@event.listens_for(Engine, "connect")
+def _postgresql_on_connect(dbapi_connection, connection_record):
+    """Every PostgreSQL connection waits at most LOCK_TIMEOUT_SECONDS for a lock (then Busy, a 503 that says
+    try again), set once when it is opened rather than by a ``SET LOCAL`` round trip in every write: the
+    booking burst (issue 7) paid one for each booking. Behind a transaction-pooling PgBouncer a session's
+    settings do not stick: set it on the role instead (docs/deployment.md)."""
+    if type(dbapi_connection).__module__.split(".")[0] != "psycopg":
+        return
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+    finally:
+        dbapi_connection.autocommit = autocommit
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):
     if conn.dialect.name == "sqlite":
@@ -120,11 +136,9 @@ def write_transaction(*, guard: bool = True, keep_read: bool = False) -> Iterato
         _commit(session, expire=not keep_read)
     immediate = _begin_immediate.set(guard)
     try:
-        connection = session.connection()
+        session.connection()  # begins now: with BEGIN IMMEDIATE on SQLite, the writer's lock
     finally:
         _begin_immediate.reset(immediate)
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
     inside = _in_write.set(True)
     try:
         yield session

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from careapp.booking.models import Booking
-from careapp.core.db import LOCK_TIMEOUT_SECONDS, db, write_transaction
+from careapp.core.db import db, write_transaction
 from careapp.core.process import process_id
 from careapp.notifications.channels import (NotRecorded, Outcomes, Outgoing, PermanentFailure, RefusedAfterCommit,
                                             Sender, TemporaryFailure, open_sender)
@@ -79,19 +79,14 @@ class _Recorder:
         if db.engine.dialect.name != "postgresql":
             return None
         if self.connection is None:
+            # (its lock timeout is every connection's: careapp.core.db sets it when a connection opens)
             self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            self.connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
         return set(self.connection.execute(statement).scalars())
 
     def close(self) -> None:
         if self.connection is not None:
             connection, self.connection = self.connection, None
-            try:
-                connection.exec_driver_sql("RESET lock_timeout")
-            except sa.exc.SQLAlchemyError:  # the connection broke: it is not put back in the pool
-                connection.invalidate()
-            finally:
-                connection.close()
+            connection.close()
 
 
 def _claim_batch(token: str, now: datetime) -> list[int]:
