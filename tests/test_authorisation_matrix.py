@@ -109,13 +109,11 @@ class Route:
     object_in_body: bool = False
     # Refused for another's object with 404, as if it did not exist (it is not theirs to know of).
     hides: bool = False
-    # The object only filters a list: one that does not exist gives an empty list, not 404.
-    filters: bool = False
 
 
-def route(rule_: Rule, *, hides: bool = False, object_in_body: bool = False, filters: bool = False, query=None,
-          body=None, **args: str) -> Route:
-    return Route(rule_, args, query, body, object_in_body, hides, filters)
+def route(rule_: Rule, *, hides: bool = False, object_in_body: bool = False, query=None, body=None,
+          **args: str) -> Route:
+    return Route(rule_, args, query, body, object_in_body, hides)
 
 
 # The scene object a URL argument names unless a route says otherwise.
@@ -320,8 +318,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/households/<int:household_id>/export"): route(HOUSEHOLD_ITSELF),
     ("POST", "/api/v1/households/<int:household_id>/erase"): route(HOUSEHOLD_ITSELF),
     ("GET", "/api/v1/households/<int:household_id>/statement"): route(HOUSEHOLD),
-    # A household that does not exist has no enrolments (an empty list) for district staff; a family is refused.
-    ("GET", "/api/v1/enrolments"): route(HOUSEHOLD, object_in_body=True, filters=True,
+    ("GET", "/api/v1/enrolments"): route(HOUSEHOLD, object_in_body=True,
                                          query=lambda o: {"household_id": o["household"]}),
     ("POST", "/api/v1/enrolments"): route(HOUSEHOLD, object_in_body=True, body=lambda o: {
         "recipient_id": o["elder"], "service_id": o["daycare"], "weekdays": [TOMORROW_DAY.weekday()], "starts_on": TOMORROW}),
@@ -443,7 +440,7 @@ def expected(route_: Route, api: bool, role: str, whose: str) -> str:
         return UNAUTHENTICATED if api else SENT_TO_LOG_IN
     if whose == NONE:
         if grant == ANY:
-            return ALLOWED if route_.filters else NOT_FOUND
+            return NOT_FOUND
         return REFUSED_OR_NOT_FOUND
     if grant == ANY or (grant == MINE and whose in (OWN, NO_OBJECT)):
         return ALLOWED

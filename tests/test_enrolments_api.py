@@ -104,6 +104,10 @@ def test_who_sees_and_changes_which_enrolments(client, world, clock, bearer, mwf
     assert len(call(client, "GET", f"/enrolments?household_id={world.family.household.id}", staff).get_json()) == 1
     error_of(call(client, "GET", "/enrolments", bearer(world.care_centre.staff)), 403)
     error_of(call(client, "GET", "/enrolments/999999", staff), 404)
+    # A household that does not exist is 404 for staff (as its members are), not an empty list; a family is
+    # refused before anything is looked up, so it cannot tell which households exist.
+    error_of(call(client, "GET", "/enrolments?household_id=999999", staff), 404)
+    error_of(call(client, "GET", "/enrolments?household_id=999999", other), 403)
     assert db.session.get(Enrolment, created["id"]).status == EnrolmentStatus.active
 
 

@@ -22,6 +22,7 @@ from careapp.core.privacy import sees_whole_phone
 from careapp.core.timefmt import local_date
 from careapp.daycare.queries import transport_list
 from careapp.enrolments import queries, services
+from careapp.households.models import Household
 from careapp.partners.models import ServicePoint
 
 
@@ -38,9 +39,11 @@ def _household_of(user: User, household_id: int | None) -> int:
 
 
 @api.route("GET", "/enrolments", summary="A household's standing enrolments (ended ones included)",
-           query=EnrolmentQuery, response=list[EnrolmentOut], errors=(403,))
+           query=EnrolmentQuery, response=list[EnrolmentOut], errors=(403, 404))
 def list_enrolments(user: User, query: EnrolmentQuery) -> list[EnrolmentOut]:
-    household_id = _household_of(user, query.household_id)
+    household_id = _household_of(user, query.household_id)  # access first, as for a household's members
+    if db.session.get(Household, household_id) is None:  # as /recipients: not an empty list
+        raise NotFound(_("No such household."))
     return [EnrolmentOut.of(row) for row in queries.household_enrolments(household_id, include_ended=True)]
 
 
