@@ -16,7 +16,10 @@ import sqlalchemy as sa
 
 from careapp.booking import engine
 from careapp.booking.models import Booking, BookingStatus
+from careapp.booking.policies import policy_for
 from careapp.core.db import LOCK_TIMEOUT_SECONDS, db
+from careapp.core.errors import BadInput
+from careapp.partners.models import ServiceKind
 from tests.api_helpers import bearer, call  # noqa: F401
 from tests.factories import make_family, make_slot
 from tests.statements import count_statements
@@ -162,3 +165,28 @@ def test_a_booking_waits_for_the_slot_lock_at_most_the_lock_timeout(app, client,
     assert LOCK_TIMEOUT_SECONDS - 1 < waited < LOCK_TIMEOUT_SECONDS + 5
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(Booking.slot_id == slot_id)) == 0
+
+
+def test_a_booking_refused_after_its_insert_leaves_nothing_behind(world, clock, reading_room, monkeypatch):
+    """The booking's row is written by a plain INSERT ... RETURNING (``adopt_inserted``), not the ORM's
+    flush: when a later step refuses it, the rollback takes the row and the object leaves the session, as an
+    ORM-inserted one would (on SQLite the next booking may be given the same id)."""
+    slot_id, families = reading_room
+    (user, member_id), (other, other_member) = families[:2]
+    policy = type(policy_for(ServiceKind.activity))
+
+    def refuse(self, booking, options, settings, *, now):
+        raise BadInput("refused after the insert")
+
+    monkeypatch.setattr(policy, "apply_options", refuse)
+    with pytest.raises(BadInput):
+        engine.book(slot_id, member_id, by=user, now=clock.now())
+    assert not [obj for obj in db.session if isinstance(obj, Booking)]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(Booking.slot_id == slot_id)) == 0
+    monkeypatch.undo()
+    for who, member in ((user, member_id), (other, other_member)):
+        engine.book(slot_id, member, by=who, now=clock.now())
+    db.session.expire_all()
+    stored = db.session.scalars(sa.select(Booking).where(Booking.slot_id == slot_id).order_by(Booking.id)).all()
+    assert [(b.recipient_id, b.status) for b in stored] == [(member_id, BookingStatus.confirmed),
+                                                            (other_member, BookingStatus.waitlisted)]

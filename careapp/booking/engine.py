@@ -24,7 +24,7 @@ from careapp.accounts.models import User
 from careapp.booking.models import HOLDS_PLACE, TALLIES, Booking, BookingStatus, EndReason
 from careapp.booking.policies import policy_for
 from careapp.core import audit
-from careapp.core.db import db, lock_for_update, write_transaction
+from careapp.core.db import adopt_inserted, db, lock_for_update, write_transaction
 from careapp.core.errors import BadInput, Busy, Conflict, Forbidden, NotFound, RuleRefused
 from careapp.core.i18n import gettext as _
 from careapp.core.i18n import lazy_gettext as _l
@@ -213,12 +213,10 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
         else:
             # The new booking is last in line: behind everyone waiting now.
             status, order, position = BookingStatus.waitlisted, counts.top_waitlist_order + 1, counts.waiting + 1
-        booking = Booking(slot=slot, recipient=recipient, status=status, waitlist_order=order,
-                          booked_by_id=by.id if by else None, enrolment_id=enrolment_id,
-                          created_at=now, updated_at=now)
-        db.session.add(booking)
         try:
-            db.session.flush()
+            booking = _insert_booking(slot_id=slot.id, recipient_id=recipient.id, status=status, waitlist_order=order,
+                                      booked_by_id=by.id if by else None, enrolment_id=enrolment_id,
+                                      created_at=now, updated_at=now)
         except IntegrityError as error:
             # The database constraints back the checks above should anything get past them.
             if _violates_live_booking_index(error):
@@ -231,6 +229,23 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
                      after={**booking.snapshot(), **policy.options_of(booking)})
         answer = describe(booking, position) if describe is not None else None
         return BookingResult(booking, position, booking.id, status, answer)
+
+
+@cache
+def _booking_insert() -> sa.Insert:
+    """Every column returned, so the booking in hand is whole without reading it back."""
+    table = Booking.__table__
+    return sa.insert(table).returning(*table.c)
+
+
+def _insert_booking(**values) -> Booking:
+    """Insert a booking with one plain INSERT ... RETURNING and hand it to the session as a loaded row.
+
+    Under the slot's lock, which every booking of the slot waits for, the ORM's unit of work (a pending
+    object flushed by the session) took longer than the statement itself: about 0.6 ms more of each
+    booking's hold on the lock. The object given back is as one read from the database: in the session,
+    nothing pending, its slot and member found in the session without a statement."""
+    return adopt_inserted(Booking(**db.session.execute(_booking_insert(), values).one()._mapping))
 
 
 @cache
