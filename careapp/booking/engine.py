@@ -204,10 +204,8 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
         slot = _lock_slot(slot_id, guard=guard)
         _check_bookable_by(policy, slot, recipient, now)  # again: the slot may have changed meanwhile
         counts = _slot_counts(slot.id, recipient.id)
-        duplicate = Conflict(_("%(name)s already has a booking in this slot.", name=recipient.name),
-                             code="duplicate_booking")
         if counts.live_booking:
-            raise duplicate
+            raise _duplicate(recipient)
         if counts.places_held < slot.places:
             status, order, position = BookingStatus.confirmed, None, None
         else:
@@ -220,7 +218,7 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
         except IntegrityError as error:
             # The database constraints back the checks above should anything get past them.
             if _violates_live_booking_index(error):
-                raise duplicate from None
+                raise _duplicate(recipient) from None
             raise Busy(_("Another booking for this slot was being made at the same moment; please try again.")) \
                 from error
         _tally(slot.id, None, status)
@@ -229,6 +227,11 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
                      after={**booking.snapshot(), **policy.options_of(booking)})
         answer = describe(booking, position) if describe is not None else None
         return BookingResult(booking, position, booking.id, status, answer)
+
+
+def _duplicate(recipient: CareRecipient) -> Conflict:
+    # Made only when raised: translating the message looks up the request's language, on every booking.
+    return Conflict(_("%(name)s already has a booking in this slot.", name=recipient.name), code="duplicate_booking")
 
 
 @cache
