@@ -1,5 +1,6 @@
-"""The whole area's coverage read from the snapshot of its grids' figures (careapp.coverage.snapshot) gives the
-very figures the live computation gives, field by field; a stale, missing or foreign snapshot is not used."""
+"""The whole area's coverage read from the snapshot (careapp.coverage.snapshot) gives the very figures the live
+computation gives, field by field, whether read from the whole area's summary (the page and the API: one row) or
+summed from the grids' rows (the downloads: every grid); a stale, missing or foreign snapshot is not used."""
 from __future__ import annotations
 
 import csv
@@ -14,10 +15,12 @@ from careapp.booking import engine
 from careapp.booking.models import Booking
 from careapp.config import from_environment
 from careapp.core.db import db, write_transaction
-from careapp.coverage.dashboard import coverage, parse_week
-from careapp.coverage.models import GridWeek
+from careapp.coverage import snapshot
+from careapp.coverage.dashboard import CHART_GRIDS, RANKED_GRIDS, SomeGrids, coverage, parse_week
+from careapp.coverage.models import AreaWeek, GridWeek
 from careapp.coverage.snapshot import fresh_within, refresh_coming_weeks, refresh_snapshot
-from careapp.district.models import Building, Grid
+from careapp.coverage.tables import grid_rows
+from careapp.district.models import Building, Community, Grid
 from careapp.partners.models import ServiceKind
 from careapp.scheduler.jobs import DEFAULT_INTERVALS, JOBS
 from careapp.scheduler.runner import schedule
@@ -40,19 +43,22 @@ def district(app):
     return district
 
 
-def run(app, *, snapshot: bool, kind=None, week=MONDAY, today=None):
+def run(app, *, snapshot: bool, kind=None, week=MONDAY, today=None, every_grid=False):
+    """The whole area's coverage as the page and the API read it (``every_grid``: as the downloads do)."""
     db.session.rollback()  # a fresh read, as a request makes
     return coverage(kind=kind, week=week, today=today or START.date(), zone=SHANGHAI,
                     radius_m=app.config["COVERAGE_RADIUS_M"], sub_district="赭麓街道",
-                    snapshot_within=FRESH if snapshot else None)
+                    snapshot_within=FRESH if snapshot else None, every_grid=every_grid)
 
 
 def figures(cov) -> dict:
-    """Everything the page, the API and the exports show of a coverage."""
+    """Everything the page and the API show of a coverage."""
     return {
         "scope": cov.scope, "week": cov.week, "kinds": cov.kinds, "radius_m": cov.radius_m,
         "areas": [dataclasses.asdict(area) for area in cov.areas],
-        "grids": [dataclasses.asdict(grid) for grid in cov.grids],
+        "ranked": [dataclasses.asdict(grid) for grid in cov.ranked_grids(RANKED_GRIDS)],
+        "busiest": [dataclasses.asdict(grid) for grid in cov.busiest_grids(CHART_GRIDS)],
+        "grid_count": cov.grid_count,
         "weekly": [dataclasses.asdict(kind) for kind in cov.weekly],
         "trend": cov.trend,
         "uncovered": cov.uncovered, "uncovered_total": cov.uncovered_total,
@@ -60,16 +66,28 @@ def figures(cov) -> dict:
     }
 
 
-def assert_snapshot_is_live(app, week=MONDAY):
+def every_grid(cov) -> dict:
+    """What the exports show besides: every grid."""
+    return {**figures(cov), "grids": [dataclasses.asdict(grid) for grid in cov.grids]}
+
+
+def assert_snapshot_is_live(app, week=MONDAY, *, summary=True):
+    """Read from the snapshot, the page's figures (from the summary, or summed from the grids' rows when it
+    may not be used: ``summary=False``) and the downloads' (every grid, summed from the grids' rows) are the
+    live ones, for every choice of kinds."""
     for kind in KINDS:
-        live, snap = run(app, snapshot=False, kind=kind, week=week), run(app, snapshot=True, kind=kind, week=week)
-        assert live.as_of is None and snap.as_of is not None, kind
-        assert figures(snap) == figures(live), kind
+        live = run(app, snapshot=False, kind=kind, week=week, every_grid=True)
+        page = run(app, snapshot=True, kind=kind, week=week)
+        exports = run(app, snapshot=True, kind=kind, week=week, every_grid=True)
+        assert live.as_of is None and page.as_of is not None and exports.as_of is not None, kind
+        assert (page.some_grids is not None) is summary and exports.some_grids is None, kind
+        assert figures(page) == figures(live), kind
+        assert every_grid(exports) == every_grid(live), kind
 
 
-def snapshot_rows(week=MONDAY) -> int:
+def snapshot_rows(week=MONDAY, table=GridWeek) -> int:
     db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(GridWeek).where(GridWeek.week_start == week))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(table).where(table.week_start == week))
 
 
 def test_the_snapshot_sums_to_the_live_figures_field_by_field(app, district):
@@ -82,7 +100,39 @@ def test_the_snapshot_sums_to_the_live_figures_field_by_field(app, district):
     assert (top.elders, top.children, top.booked[day_care], top.waitlisted[day_care]) == (8, 4, 4, 1)
     day = next(figures for figures in cov.weekly if figures.kind == ServiceKind.daycare)
     assert (day.offered, day.booked, day.attended, day.no_shows) == (4, 4, 1, 1)
-    assert cov.uncovered_total == 5 and len(cov.children_areas) == 2 and len(cov.grids) == 4
+    assert cov.uncovered_total == 5 and len(cov.children_areas) == 2 and cov.grid_count == 4
+    assert cov.some_grids == SomeGrids(4, RANKED_GRIDS, CHART_GRIDS)
+    assert_snapshot_is_live(app)
+
+
+def test_the_summary_holds_the_ranked_and_the_busiest_grids_of_the_live_page(app, district, monkeypatch):
+    # Fewer grids kept than the area has: exactly the first of the live ranking and of the busiest.
+    monkeypatch.setattr(snapshot, "RANKED_GRIDS", 1)
+    monkeypatch.setattr(snapshot, "CHART_GRIDS", 2)
+    refresh_snapshot(MONDAY, now=START)
+    for kind in KINDS:
+        live, page = run(app, snapshot=False, kind=kind), run(app, snapshot=True, kind=kind)
+        assert page.some_grids == SomeGrids(4, 1, 2) and page.grid_count == live.grid_count == 4
+        assert len(page.grids) <= 3
+        assert page.ranked_grids(1) == live.ranked_grids(1) and page.busiest_grids(2) == live.busiest_grids(2)
+        with pytest.raises(ValueError):
+            page.busiest_grids(3)
+        with pytest.raises(ValueError):
+            page.ranked_grids(2)
+        with pytest.raises(ValueError):
+            grid_rows(page)
+
+
+@pytest.mark.parametrize("added", ["community", "grid"])
+def test_after_a_community_or_grid_is_added_the_grids_rows_are_summed_instead(app, district, added):
+    # The summary knows the communities and grids of its refresh; the grids' rows are summed with those of now.
+    refresh_snapshot(MONDAY, now=START)
+    with write_transaction():
+        community = Community(name="新社区") if added == "community" else district.communities["赭山社区"]
+        db.session.add(Grid(community=community, name="又一网格"))
+    assert_snapshot_is_live(app, summary=False)
+    assert run(app, snapshot=True).grid_count == 5
+    refresh_snapshot(MONDAY, now=START)
     assert_snapshot_is_live(app)
 
 
@@ -152,7 +202,7 @@ def test_a_snapshot_taken_with_other_radii_is_not_shown(app, district):
 
 
 def test_a_district_without_buildings_has_no_snapshot(app):
-    assert refresh_snapshot(MONDAY, now=START) == 0 and snapshot_rows() == 0
+    assert refresh_snapshot(MONDAY, now=START) == 0 and snapshot_rows() == snapshot_rows(table=AreaWeek) == 0
     assert run(app, snapshot=True).as_of is None
 
 
@@ -160,9 +210,10 @@ def test_the_job_refreshes_this_week_and_the_next(app, district, clock):
     assert JOBS["coverage_snapshot"](START) == 8  # four grids, two weeks
     next_monday = MONDAY + timedelta(weeks=1)
     assert snapshot_rows(MONDAY) == snapshot_rows(next_monday) == 4
+    assert snapshot_rows(MONDAY, AreaWeek) == snapshot_rows(next_monday, AreaWeek) == 1 + len(ServiceKind)
     later = clock.advance(minutes=10)
     assert refresh_coming_weeks(later) == 8
-    assert snapshot_rows(MONDAY) == 4  # replaced, not added to
+    assert snapshot_rows(MONDAY) == 4 and snapshot_rows(MONDAY, AreaWeek) == 5  # replaced, not added to
     assert run(app, snapshot=True).as_of == later
     assert_snapshot_is_live(app, week=next_monday)
 
@@ -230,7 +281,7 @@ def test_deleting_a_grid_deletes_its_snapshot_rows(app, district):
     with write_transaction():
         db.session.execute(sa.delete(Grid).where(Grid.name == "新建网格"))
     assert snapshot_rows() == 3
-    assert_snapshot_is_live(app)
+    assert_snapshot_is_live(app, summary=False)  # the summary still has it: the grids' rows are summed
 
 
 def test_the_page_from_the_snapshot_reads_no_resident_booking_or_slot(app, client, district):
@@ -247,6 +298,10 @@ def test_the_page_from_the_snapshot_reads_no_resident_booking_or_slot(app, clien
     snap = statements()
     assert len(snap) < len(live)
     touched = " ".join(snap).lower()
-    for table in ("care_recipient", "booking", "slot", "building"):
+    for table in ("care_recipient", "booking", "slot", "building", "coverage_grid_week"):
         assert f"from {table} " not in touched and f"join {table} " not in touched, table
-    assert "coverage_grid_week" in touched
+    # One row of the whole area's summary, whatever the number of grids (with the number of communities and
+    # grids, counted in the same statement).
+    assert [statement for statement in snap if "coverage_area_week" in statement.lower()] == [
+        statement for statement in snap if "from grid" in statement.lower()]
+    assert touched.count("from coverage_area_week") == 1

@@ -11,7 +11,11 @@ from datetime import time
 import pytest
 
 from careapp.booking import engine
-from careapp.core.db import db
+from careapp.core.db import db, write_transaction
+from careapp.core.timefmt import local_date
+from careapp.coverage.dashboard import week_start
+from careapp.coverage.snapshot import refresh_snapshot
+from careapp.district.models import Building, Community, Grid
 from tests.factories import make_family, make_slot
 from tests.meals_factories import meals, menu  # noqa: F401  (fixtures)
 from tests.meals_factories import add_dish, put_on_menu, set_member
@@ -155,3 +159,28 @@ def test_coverage_dashboard(client, world, clock, more_families, query):
     book(make_slot(world.nursery.services["托小班"], world.nursery.manager, now), child, world.family, now)
     many = statements_of(client, path)
     assert_same(few, many)
+
+
+def test_coverage_dashboard_of_the_whole_area_from_its_summary(client, world, clock):
+    """From the snapshot, the whole area's page reads one row of its summary, whatever the number of
+    communities, grids and buildings out of reach (the grids' rows are not read)."""
+    now = clock.now()
+    week = week_start(local_date(now))
+    refresh_snapshot(week, now=now)
+    login(client, world.community_staff)
+    few = statements_of(client, "/community/coverage/")
+
+    home = world.building
+    with write_transaction():
+        for i in range(3):
+            community = Community(name=f"新社区{i}")
+            for j in range(2):
+                grid = Grid(community=community, name=f"新网格{j}")
+                db.session.add(Building(grid=grid, name=f"{i}-{j}栋", address="", latitude=home.latitude + i / 10,
+                                        longitude=home.longitude + j / 10))
+    refresh_snapshot(week, now=now)
+    many = statements_of(client, "/community/coverage/")
+    assert_same(few, many)
+    for seen in (few, many):
+        text = " ".join(seen).lower()
+        assert text.count("from coverage_area_week") == 1 and "coverage_grid_week" not in text

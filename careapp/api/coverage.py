@@ -95,4 +95,4 @@ def coverage_report(user: User, query: CoverageQuery) -> CoverageOut:
         community_id=query.community_id, grid_id=query.grid_id, kind=query.kind,
         week=parse_week(query.week, today), today=today, zone=zone(),
         radius_m=current_app.config["COVERAGE_RADIUS_M"], sub_district=current_app.config["SUB_DISTRICT"],
-        snapshot_within=fresh_within()))
+        snapshot_within=fresh_within(), every_grid=False))  # the answer lists no grid

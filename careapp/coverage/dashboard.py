@@ -37,6 +37,7 @@ from careapp.partners.models import ServiceKind
 TREND_WEEKS = 8
 UNCOVERED_SHOWN = 100
 RANKED_GRIDS = 10
+CHART_GRIDS = 30  # the demand chart shows the grids with the most demand, at most this many (the downloads: all)
 
 
 class Level(str, enum.Enum):
@@ -160,6 +161,17 @@ class UncoveredBuilding:
     affected: int  # the elders and children whom some missing kind would serve
 
 
+@dataclass(frozen=True)
+class SomeGrids:
+    """``Coverage.grids`` holds only the grids the dashboard shows (read from the whole area's summary,
+    careapp.coverage.snapshot): the first ``ranked`` of ``ranked_grids`` and the first ``busiest`` of
+    ``busiest_grids``, of ``total`` grids in the area."""
+
+    total: int
+    ranked: int
+    busiest: int
+
+
 @dataclass
 class Coverage:
     scope: Scope
@@ -169,7 +181,7 @@ class Coverage:
     areas: list[AreaFigures]            # the scope first, then the areas one level down
     weekly: list[KindWeek]              # the scope, the chosen week
     trend: list[tuple[date, dict[ServiceKind, float | None]]]  # utilisation, the last TREND_WEEKS weeks
-    grids: list[AreaFigures]            # every grid in the scope (the demand chart and the ranking)
+    grids: list[AreaFigures]            # every grid in the scope (the demand chart and the ranking), see some_grids
     uncovered: list[UncoveredBuilding]  # the most affected first, at most UNCOVERED_SHOWN
     uncovered_total: int
     # For the map: the district's columns, which buildings are in scope and which kinds reach each (buildings
@@ -180,6 +192,9 @@ class Coverage:
     offers: list[PointOffer] = field(repr=False)
     # When the figures were worked out, if read from the snapshot (careapp.coverage.snapshot); None: just now.
     as_of: datetime | None = None
+    # Read from the whole area's summary: ``grids`` holds only the ranked and the busiest, and ``district`` only
+    # their grids (every community); None: every grid of the scope.
+    some_grids: SomeGrids | None = None
 
     @property
     def week_end(self) -> date:
@@ -194,12 +209,21 @@ class Coverage:
     def children_areas(self) -> list[AreaFigures]:
         return self.areas[1:]
 
-    def busiest_grids(self, limit: int) -> list[AreaFigures]:
+    @property
+    def grid_count(self) -> int:
+        """How many grids the scope has."""
+        return len(self.grids) if self.some_grids is None else self.some_grids.total
+
+    def busiest_grids(self, limit: int = CHART_GRIDS) -> list[AreaFigures]:
         """The grids with the most demand (booked and waiting) this week."""
+        if self.some_grids is not None and limit > self.some_grids.busiest:
+            raise ValueError(f"the summary holds the {self.some_grids.busiest} busiest grids, not {limit}")
         return sorted(self.grids, key=lambda grid: (-grid.demand(self.kinds), grid.name))[:limit]
 
     def ranked_grids(self, limit: int = RANKED_GRIDS) -> list[AreaFigures]:
         """The grids with the most elders out of reach of some service, then the most children."""
+        if self.some_grids is not None and limit > self.some_grids.ranked:
+            raise ValueError(f"the summary holds the {self.some_grids.ranked} first grids ranked, not {limit}")
         ranked = sorted((grid for grid in self.grids if grid.uncovered_elders or grid.uncovered_children),
                         key=lambda grid: (-grid.uncovered_elders, -grid.uncovered_children, grid.name))
         return ranked[:limit]
@@ -278,17 +302,20 @@ def _grid_areas(district: District, scope: Scope) -> list[AreaFigures]:
 
 def coverage(*, community_id: int | None = None, grid_id: int | None = None, kind: ServiceKind | None = None,
              week: date, today: date, zone: ZoneInfo, radius_m: dict[str, int], sub_district: str,
-             snapshot_within: timedelta | None = None) -> Coverage:
+             snapshot_within: timedelta | None = None, every_grid: bool = True) -> Coverage:
     """The coverage of the chosen area in the week starting on Monday ``week``; ages as on ``today``.
 
-    With ``snapshot_within``, the whole area is read from the snapshot of its grids' figures
-    (careapp.coverage.snapshot) when one of the week is at most that old, instead of from the whole city."""
+    With ``snapshot_within``, the whole area is read from the snapshot (careapp.coverage.snapshot) when one of
+    the week is at most that old, instead of from the whole city: from the whole area's summary, one row, when
+    ``every_grid`` is False (the page and the API: only the grids the page shows, see ``SomeGrids``), else
+    summed from its grids' rows (the downloads list every grid)."""
     kinds = [kind] if kind else list(ServiceKind)
     if snapshot_within is not None and community_id is None and grid_id is None:
-        from careapp.coverage.snapshot import from_snapshot  # here: the snapshot is built on this module
+        from careapp.coverage.snapshot import from_snapshot, from_summary  # here: the snapshot is built on this
 
-        cov = from_snapshot(kinds=kinds, week=week, today=today, radius_m=radius_m, sub_district=sub_district,
-                            within=snapshot_within)
+        asked = dict(kinds=kinds, week=week, today=today, radius_m=radius_m, sub_district=sub_district,
+                     within=snapshot_within)
+        cov = (None if every_grid else from_summary(**asked)) or from_snapshot(**asked)
         if cov is not None:
             return cov
     measured = measure(community_id=community_id, grid_id=grid_id, kinds=kinds, week=week, today=today, zone=zone,

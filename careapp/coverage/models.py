@@ -1,5 +1,6 @@
 """What the coverage dashboard keeps rather than works out on every page: each service point's home building,
-and the snapshot of each grid's figures the whole area's dashboard sums."""
+and the snapshot of each grid's figures with the whole area's figures summed from them, which its dashboard
+reads."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -38,5 +39,22 @@ class GridWeek(db.Model):
 
     week_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     grid_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True, index=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    figures: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+class AreaWeek(db.Model):
+    """The whole area's coverage for one week and one choice of kinds, assembled as its dashboard shows it.
+
+    Written by the same refresh as the grids' rows, from them, in the same transaction (``careapp.coverage.
+    snapshot``): the page reads one row and decodes what it shows (the whole area, its communities, the
+    ranked and the busiest grids, the buildings out of reach most affected first), not a few hundred grids'.
+    ``kinds`` is "all" (every kind together) or one kind's value: the page's choices. ``figures``: JSON, the
+    shape is ``careapp.coverage.snapshot``'s alone."""
+
+    __tablename__ = "coverage_area_week"
+
+    week_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    kinds: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     figures: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

@@ -42,6 +42,8 @@ def grid_header(cov: Coverage, kind_labels: Mapping[Any, str]) -> list[str]:
 
 def grid_rows(cov: Coverage) -> list[list[Any]]:
     """One row per grid of the chosen area, in the order of ``grid_header``."""
+    if cov.some_grids is not None:
+        raise ValueError("a coverage holding only the grids the page shows has no row for every grid")
     communities = cov.district.community_names
     rows = []
     for grid in cov.grids:

@@ -20,7 +20,7 @@ from careapp.core.exports import append_rows, csv_response, set_widths, workbook
 from careapp.core.i18n import gettext as _
 from careapp.core.timefmt import format_local, local_date, zone
 from careapp.coverage.bands import SHOWN
-from careapp.coverage.dashboard import Coverage, Level, coverage, iso_week, link_args, parse_week, serves
+from careapp.coverage.dashboard import CHART_GRIDS, Coverage, Level, coverage, iso_week, link_args, parse_week, serves
 from careapp.coverage.forms import CoverageForm
 from careapp.coverage.snapshot import fresh_within
 from careapp.coverage.tables import export_name, grid_header, grid_rows, list_separator, share_percent
@@ -29,9 +29,6 @@ from careapp.households.models import RecipientKind
 from careapp.pages import LABELS, acting_user, render, require, show_refusal
 
 bp = Blueprint("coverage", __name__, url_prefix="/community/coverage")
-
-# The demand chart shows at most this many grids (those with the most demand); the table has them all.
-CHART_GRIDS = 30
 
 
 @bp.before_request
@@ -54,11 +51,12 @@ def _choice_form() -> CoverageForm:
     return form
 
 
-def _chosen(template: str, *, snapshot: bool = True,
+def _chosen(template: str, *, snapshot: bool = True, every_grid: bool = True,
             **context) -> tuple[CoverageForm, Coverage | None, ResponseReturnValue | None]:
     """The area, kind and week asked for, and their coverage; or the page answering a bad choice. The whole
-    area's figures come from the grids' snapshot when a fresh one exists (``snapshot=False``: always worked
-    out, for the map, which needs every building)."""
+    area's figures come from the snapshot when a fresh one exists (``snapshot=False``: always worked out, for
+    the map, which needs every building; ``every_grid=False``: the whole area's summary, which holds only the
+    grids the dashboard shows)."""
     form = _choice_form()
     if not form.validate():
         return form, None, render(template, 400, form=form, coverage=None, **context)
@@ -68,7 +66,7 @@ def _chosen(template: str, *, snapshot: bool = True,
                        week=parse_week(form.week.data, today), today=today, zone=zone(),
                        radius_m=current_app.config["COVERAGE_RADIUS_M"],
                        sub_district=current_app.config["SUB_DISTRICT"],
-                       snapshot_within=fresh_within() if snapshot else None)
+                       snapshot_within=fresh_within() if snapshot else None, every_grid=every_grid)
     except CareappError as error:
         return form, None, render(template, show_refusal(error, form), form=form, coverage=None, **context)
     form.week.data = iso_week(cov.week)
@@ -77,13 +75,19 @@ def _chosen(template: str, *, snapshot: bool = True,
 
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
-    form, cov, answer = _chosen("coverage/dashboard.html")
+    form, cov, answer = _chosen("coverage/dashboard.html", every_grid=False)
     if answer is not None:
         return answer
     return render("coverage/dashboard.html", form=form, coverage=cov, bands=SHOWN, Level=Level,
-                  share_percent=share_percent, link_args=link_args, charts=chart_data(cov), served_by=served_by,
-                  busiest=cov.busiest_grids(CHART_GRIDS),
+                  share_percent=share_percent, pct=percent, link_args=link_args, charts=chart_data(cov),
+                  served_by=served_by, busiest=cov.busiest_grids(CHART_GRIDS),
                   as_of=None if cov.as_of is None else format_local(cov.as_of, "%H:%M"))
+
+
+def percent(value: float | None) -> str:
+    """A share as a whole percentage, "42%"; "—" when there is none. A function, not a template macro: the
+    page shows one for every kind in every community, and a macro call costs ten times as much."""
+    return "—" if value is None else f"{100 * value:.0f}%"
 
 
 def served_by(kind) -> str:
