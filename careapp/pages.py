@@ -3,10 +3,11 @@ on the form, safe redirects, id selects, and the plain-word labels of the domain
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from flask import flash, has_request_context, redirect, render_template, url_for
+from flask import flash, has_request_context, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -19,7 +20,7 @@ from careapp.accounts.models import Role, User
 from careapp.booking.models import BookingStatus, EnrolmentStatus
 from careapp.core.db import db
 from careapp.core.errors import CareappError, Forbidden
-from careapp.core.i18n import gettext as _, lazy_gettext as _l, weekday_name
+from careapp.core.i18n import gettext as _, lazy_gettext as _l, ngettext, weekday_name
 from careapp.core.validation import CONTROL_CHARACTERS, MAX_ID
 from careapp.households.models import DietTag, RecipientKind, SpecialGroup
 from careapp.meals.models import MealMode
@@ -40,8 +41,28 @@ PAGE_STATUSES = frozenset({401, 403, 404, 503})
 
 
 def _text(value: Any) -> Any:
-    """A lazy text as plain text in the page's language while a request runs; as it is otherwise."""
-    return str(value) if has_request_context() and isinstance(value, LazyString) else value
+    """A lazy text as plain text in the page's language while a request runs; as it is otherwise.
+
+    Translated once per request and label: a roster or table shows the same few labels on every row, and each
+    translation looks up the request's language and catalogue again (a popular slot's roster: 800 of them)."""
+    if not isinstance(value, LazyString) or not has_request_context():
+        return value
+    translated = request.environ.setdefault("careapp.labels", {})
+    kept = translated.get(id(value))
+    if kept is None:  # kept with the text it names, so that its id is no other's while the request runs
+        kept = translated[id(value)] = (value, str(value))
+    return kept[1]
+
+
+def age_words(member: Any, day: date) -> str:
+    """A member's age on ``day`` in words: "3 years", or "18 months" for a child under three (a nursery's
+    classes go by months). A function, not a template macro: rosters show one per person, and a macro call
+    costs several times as much."""
+    years = member.age_on(day)
+    if member.kind == RecipientKind.child and years < 3:
+        months = member.age_in_months_on(day)
+        return ngettext("%(num)d month", "%(num)d months", months)
+    return ngettext("%(num)d year", "%(num)d years", years)
 
 
 class Labels(dict):
@@ -157,7 +178,7 @@ def household_page(user: User, household_id: int) -> str:
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
-    return render_template(template, labels=LABELS, weekdays=WEEKDAYS, **context), status
+    return render_template(template, labels=LABELS, weekdays=WEEKDAYS, age_words=age_words, **context), status
 
 
 def show_refusal(error: CareappError, form: FlaskForm | None = None,
