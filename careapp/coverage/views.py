@@ -5,9 +5,12 @@ Every page takes the same GET choice (``CoverageForm``: community, grid, kind, w
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import urlencode
+
 import json
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from markupsafe import Markup
@@ -80,8 +83,22 @@ def dashboard() -> ResponseReturnValue:
         return answer
     return render("coverage/dashboard.html", form=form, coverage=cov, bands=SHOWN, Level=Level,
                   share_percent=share_percent, pct=percent, link_args=link_args, charts=chart_data(cov),
+                  dashboard_href=area_links(cov, "coverage.dashboard"), map_link=area_links(cov, "coverage.map_page"),
                   served_by=served_by, busiest=cov.busiest_grids(CHART_GRIDS),
                   as_of=None if cov.as_of is None else format_local(cov.as_of, "%H:%M"))
+
+
+def area_links(cov: Coverage, endpoint: str) -> Callable[..., str]:
+    """``href(community_id=..., grid_id=...)``: the link to ``endpoint`` for another area, keeping the kind and
+    week chosen (as ``url_for(endpoint, **link_args(cov, ...))`` gives it). The whole area's page has one for
+    every community and every building out of reach, and building each with ``url_for`` cost more than the
+    row it sits in."""
+    base, kept = url_for(endpoint), link_args(cov)
+
+    def href(**changes: int | None) -> str:
+        return f"{base}?{urlencode({**kept, **{k: v for k, v in changes.items() if v is not None}})}"
+
+    return href
 
 
 def percent(value: float | None) -> str:
@@ -137,7 +154,7 @@ def map_page() -> ResponseReturnValue:
     if answer is not None:
         return answer
     return render("coverage/map.html", form=form, coverage=cov, map=coverage_map(cov), Level=Level,
-                  link_args=link_args)
+                  link_args=link_args, dashboard_href=area_links(cov, "coverage.dashboard"))
 
 
 @bp.get("/grids.csv")
