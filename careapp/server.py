@@ -22,6 +22,18 @@ def default_workers() -> int:
     return 2 * cores + 1
 
 
+def compile_templates(app) -> int:
+    """Compile every page template now, while the worker starts, instead of in the first request that shows
+    it: a large page's first showing in each worker took 50 ms more (Jinja compiling it and the templates it
+    includes), which every worker paid once after each start, in front of a user. Their compiled code is
+    then frozen out of the collector with the rest. Returns how many were compiled."""
+    env = app.jinja_env
+    names = env.list_templates(extensions=("html", "svg"))
+    for name in names:
+        env.get_template(name)
+    return len(names)
+
+
 class CareappServer(BaseApplication):
     def __init__(self, options: dict[str, Any]):
         self.options = options
@@ -35,6 +47,7 @@ class CareappServer(BaseApplication):
         # Not preloaded: each worker builds the app after the fork, so no
         # database connection is ever shared between processes.
         app = import_app(APP_SPEC)
+        compile_templates(app)
         # The app's ~200,000 start-up objects (modules, SQLAlchemy's mappers, translations) live as long as the
         # worker: kept out of the collector, a full collection scans only what requests leave behind, instead of
         # all of them (~85 ms on this machine, the pages' slow p95 fetches).

@@ -26,6 +26,7 @@ from careapp.households.services import register_family
 from careapp.partners.models import PartnerKind
 from careapp.partners.services import create_partner
 from careapp.scheduler import runner
+from careapp.server import compile_templates
 from tests.conftest import base_config
 from tests.factories import PASSWORD, make_user
 
@@ -299,3 +300,18 @@ def test_demo_quick_start_serves_the_demo_and_stops_cleanly(tmp_path):
     assert code == 0, log.read_text()
     text = log.read_text()
     assert "Loaded the demo district 赭麓街道" in text and "Traceback" not in text
+
+
+def test_a_server_worker_compiles_every_template_before_its_first_request(app, monkeypatch):
+    """``careapp serve``'s workers compile the templates while they start (careapp.server.compile_templates),
+    so no user's request waits for a page's first compilation in that worker."""
+    folder = Path(app.root_path).parent / "templates"
+    on_disk = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.suffix in (".html", ".svg"))
+    assert compile_templates(app) == len(on_disk) > 80
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("a template was read again after the worker compiled it")
+
+    monkeypatch.setattr(app.jinja_env.loader, "get_source", not_again)
+    for name in on_disk:
+        app.jinja_env.get_template(name)
