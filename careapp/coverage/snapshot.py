@@ -302,7 +302,7 @@ def _places(grids) -> list[PlacesRow]:
             total = sums.setdefault((kind, week), [0, 0, 0, 0])
             for i, value in enumerate(figures_of_point):
                 total[i] += value
-    return [PlacesRow(0, ServiceKind(kind), week, *total) for (kind, week), total in sums.items()]
+    return [PlacesRow(0, _KIND[kind], week, *total) for (kind, week), total in sums.items()]
 
 
 def _totals(stored: dict[str, int], kinds: list[ServiceKind]) -> dict[str, int]:
@@ -336,7 +336,7 @@ def _uncovered(district, by_grid: dict[int, dict], kinds: list[ServiceKind]) -> 
         for building_id, name, elders, children, missing in figures["uncovered"]:
             key = tuple(missing)
             if key not in seen:
-                kinds_missing = [ServiceKind(each) for each in missing if each in chosen]
+                kinds_missing = [_KIND[each] for each in missing if each in chosen]
                 seen[key] = kinds_missing, affected(kinds_missing, 1, 0), affected(kinds_missing, 0, 1)
             kinds_missing, per_elder, per_child = seen[key]
             if kinds_missing:

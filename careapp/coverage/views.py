@@ -5,10 +5,9 @@ Every page takes the same GET choice (``CoverageForm``: community, grid, kind, w
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from urllib.parse import urlencode
-
-import json
 
 from flask import Blueprint, current_app, request, url_for
 from flask.typing import ResponseReturnValue
@@ -26,7 +25,7 @@ from careapp.coverage.bands import SHOWN
 from careapp.coverage.dashboard import CHART_GRIDS, Coverage, Level, coverage, iso_week, link_args, parse_week, serves
 from careapp.coverage.forms import CoverageForm
 from careapp.coverage.snapshot import fresh_within
-from careapp.coverage.tables import export_name, grid_header, grid_rows, list_separator, share_percent
+from careapp.coverage.tables import export_name, grid_header, grid_rows, list_separator
 from careapp.district.queries import all_communities, community_of_grid, grids_of
 from careapp.households.models import RecipientKind
 from careapp.pages import LABELS, acting_user, render, require, show_refusal
@@ -82,7 +81,7 @@ def dashboard() -> ResponseReturnValue:
     if answer is not None:
         return answer
     return render("coverage/dashboard.html", form=form, coverage=cov, bands=SHOWN, Level=Level,
-                  share_percent=share_percent, pct=percent, link_args=link_args, charts=chart_data(cov),
+                  pct=percent, link_args=link_args, charts=chart_data(cov),
                   dashboard_href=area_links(cov, "coverage.dashboard"), map_link=area_links(cov, "coverage.map_page"),
                   served_by=served_by, busiest=cov.busiest_grids(CHART_GRIDS),
                   as_of=None if cov.as_of is None else format_local(cov.as_of, "%H:%M"))
