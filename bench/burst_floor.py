@@ -7,11 +7,16 @@ commit; it answers the booking's id, status and waitlist position as JSON. The s
 it (families logged in through careapp's ``POST /api/v1/tokens``). careapp / floor says how much of the
 gap to the raw SQL loop is careapp's own, and floor / raw how much any Python HTTP server must lose here.
 
+The framework floor (``flask_application``) is the same booking, the same SQL, as a plain Flask app over
+SQLAlchemy Core (no ORM, no careapp: no checks, no audit, no notification, no i18n), under the same gunicorn
+settings: the most any app built on careapp's stack (Flask, SQLAlchemy) could do here. Framework floor / raw
+is the ceiling of careapp / raw.
+
     python bench/burst_floor.py --database postgresql://root@127.0.0.1/bench_d --repeat 3
 
 measures careapp, the floor and raw SQL back to back on a database filled by ``careapp bench-data`` (each
-run on new slots), with the CPU milliseconds per booking of each process group. bench/run.py adds the
-floor's line to its burst table. PostgreSQL only.
+run on new slots), with the CPU milliseconds per booking of each process group (``--parts`` adds
+``flask``, the framework floor). bench/run.py adds both floors' lines to its burst table. PostgreSQL only.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,6 +91,54 @@ def application(environ, start_response):
                                                    "status": status, "waitlist_position": order})
 
 
+def flask_application():
+    """The framework floor: the same booking as :func:`application`, the same SQL, in a plain Flask app over
+    SQLAlchemy Core (gunicorn ``burst_floor:flask_application()``). Every statement is built once."""
+    import sqlalchemy as sa
+    from flask import Flask, jsonify, request
+
+    parts = urlsplit(os.environ["BURST_FLOOR_DATABASE_URL"])
+    engine = sa.create_engine(f"postgresql+psycopg://{parts.netloc}{parts.path}", pool_size=1)
+    token_sql, count_sql, insert_sql = (sa.text(_named(sql)) for sql in (TOKEN_SQL, COUNT_SQL, INSERT_SQL))
+    lock_sql = sa.text("SELECT capacity FROM slot WHERE id = :slot FOR UPDATE")
+    tally_sql = sa.text("UPDATE slot SET booked_count = booked_count + 1 WHERE id = :slot")
+    app = Flask(__name__)
+
+    @app.post("/api/v1/slots/<int:slot_id>/bookings")
+    def book(slot_id: int):
+        authorization = request.headers.get("Authorization", "")
+        recipient_id = request.get_json()["recipient_id"]
+        now = datetime.now(timezone.utc)
+        token = hashlib.sha256(authorization[7:].encode()).hexdigest()
+        with engine.begin() as connection:
+            user_id = connection.execute(token_sql, {"token": token, "now": now}).scalar()
+            if user_id is None:
+                return jsonify({"error": "bad_token"}), 401
+            capacity = connection.execute(lock_sql, {"slot": slot_id}).scalar_one()
+            confirmed, waiting = connection.execute(count_sql, {"slot": slot_id}).one()
+            status, order = ("confirmed", None) if confirmed < capacity else ("waitlisted", waiting + 1)
+            booking_id = connection.execute(insert_sql, {"slot": slot_id, "recipient": recipient_id, "status": status,
+                                                         "order": order, "user": user_id, "now": now}).scalar_one()
+            if status == "confirmed":
+                connection.execute(tally_sql, {"slot": slot_id})
+        return jsonify({"id": booking_id, "slot_id": slot_id, "recipient_id": recipient_id, "status": status,
+                        "waitlist_position": order}), 201
+
+    with engine.connect():
+        pass  # the worker's connection is open before the burst, as careapp's is
+    return app
+
+
+def _named(sql: str) -> str:
+    """A statement above in SQLAlchemy's ``:name`` parameters (for the framework floor)."""
+    names = iter(_PARAMETERS[sql])
+    return re.sub(r"%s", lambda _: f":{next(names)}", sql)
+
+
+_PARAMETERS = {TOKEN_SQL: ("token", "now"), COUNT_SQL: ("slot",),
+               INSERT_SQL: ("slot", "recipient", "status", "order", "user", "now", "now")}
+
+
 def _answer(start_response, status: str, body: dict):
     data = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
@@ -93,28 +147,35 @@ def _answer(start_response, status: str, body: dict):
 
 # --- serving it and firing the burst at it ---
 
-class FloorServer(GunicornProcess):
-    """gunicorn serving :func:`application` with careapp serve's settings (sync workers, ``workers`` of them)."""
+# What gunicorn serves for each floor: the bare WSGI app, or the plain Flask app over SQLAlchemy Core.
+FLOOR_APPS = {"bare": "burst_floor:application", "flask": "burst_floor:flask_application()"}
 
-    # The bare app answers 404 to anything but a booking: that it answers at all is the sign.
+
+class FloorServer(GunicornProcess):
+    """gunicorn serving a floor's app (``FLOOR_APPS``) with careapp serve's settings (sync workers, ``workers``
+    of them)."""
+
+    # Both floor apps answer 404 to anything but a booking: that they answer at all is the sign.
     name, ready_status, ready_timeout = "the floor's gunicorn", 404, 30.0
 
-    def __init__(self, url: str, workers: int, log_path: str):
+    def __init__(self, url: str, workers: int, log_path: str, app: str = "bare"):
+        self.app = FLOOR_APPS[app]
         super().__init__(workers, log_path, {**os.environ, "BURST_FLOOR_DATABASE_URL": url})
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers",
-                str(self.workers), "--chdir", str(HERE), "--name", "burst-floor", "burst_floor:application"]
+                str(self.workers), "--chdir", str(HERE), "--name", "burst-floor", self.app]
 
 
 def floor_burst(url: str, login_url: str, plan, slot_id: int, workers: int, folder: str, engine,
-                tokens: list[str] | None = None, generator: str = "threads") -> dict:
-    """The burst of ``plan``'s families on ``slot_id`` through the bare WSGI app; its figures (as ``fire``)."""
+                tokens: list[str] | None = None, generator: str = "threads", app: str = "bare") -> dict:
+    """The burst of ``plan``'s families on ``slot_id`` through a floor's app (``FLOOR_APPS``: the bare WSGI
+    app, or the framework floor); its figures (as ``fire``)."""
     from dataclasses import replace
 
     from speed_burst import fire
 
-    server = FloorServer(url, workers, f"{folder}/floor.log")
+    server = FloorServer(url, workers, f"{folder}/floor-{app}.log", app)
     try:
         return fire(server.url, replace(plan, slot_id=slot_id), login_url=login_url,
                     server_pids=server.worker_pids(), engine=engine, tokens=tokens, generator=generator)
@@ -189,7 +250,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2 * len(os.sched_getaffinity(0)))
     parser.add_argument("--parts", default="careapp,floor,raw",
-                        help="comma-separated: careapp, floor, raw; with -lean (careapp-lean...): the lean generator")
+                        help="comma-separated: careapp, floor (bare WSGI), flask (the framework floor), raw; with "
+                             "-lean (careapp-lean...): the lean generator")
     parser.add_argument("--base", metavar="DIR", help="a second careapp server importing careapp from DIR (another "
                                                        "version of it, to compare back to back): parts base, base-lean")
     parser.add_argument("--profile", metavar="FOLDER", help="py-spy the web workers during each burst into FOLDER")
@@ -231,9 +293,9 @@ def main() -> None:
                                        on_ready=_profiler(args.profile, target.process.pid, f"{part}-{run + 1}"),
                                        tokens=tokens, generator=generator)
                         tokens = figures["tokens"]
-                    elif kind == "floor":
+                    elif kind in ("floor", "flask"):
                         figures = floor_burst(args.database, server.url, plan, slot_id, args.workers, folder, engine,
-                                              tokens, generator)
+                                              tokens, generator, app="bare" if kind == "floor" else "flask")
                         tokens = figures["tokens"]
                     else:
                         figures = raw_burst(args.database, slot_id, [r for _, r in plan.families], args.workers)

@@ -14,8 +14,9 @@ it with ``careapp serve`` (gunicorn, 2 workers per core, CAREAPP_RATE_LIMITS=off
    CPU ms per booking (web workers / generator / database), then from the database: 50 confirmed, 450
    waitlisted, in arrival order. The same 500 bookings as bare SQL transactions (lock the slot, count,
    insert, tally, commit) on a fresh 50-place slot, as many at once as gunicorn has workers; the ratio
-   careapp / raw. On PostgreSQL also the HTTP floor (bench/burst_floor.py): the same burst through a bare
-   WSGI app doing the same SQL under the same gunicorn settings, and the ratios careapp / floor, floor / raw.
+   careapp / raw. On PostgreSQL also the two floors (bench/burst_floor.py): the same burst through a bare
+   WSGI app, and through a plain Flask app over SQLAlchemy Core, each doing the same SQL under the same
+   gunicorn settings; the ratios careapp / floor and floor / raw.
 2. Pages (bench/speed_pages.py): p50/p95 of five pages through HTTP against the same server, each logged in
    with the login form's session cookie; the coverage dashboard twice: for the whole area (its default) and
    for one community.
@@ -126,22 +127,28 @@ def burst_part(table: Table, server: Server, engine: sa.Engine, url: str, plan, 
 
 def floor_part(table: Table, server: Server, engine: sa.Engine, url: str, plan, folder: str, burst: dict,
                raw: dict) -> None:
-    """The same burst through a bare WSGI app doing the same SQL (bench/burst_floor.py): the most any Python
-    web app could do here, under the same gunicorn settings, with careapp's tokens."""
-    slot_id = new_slot(plan, now=datetime.now(timezone.utc))
-    floor = floor_burst(url, server.url, plan, slot_id, server.workers, folder, engine, burst["tokens"],
-                        generator="lean")
-    outcome = check(engine, slot_id, floor["answers"])
+    """The same burst through the two floors of bench/burst_floor.py, each doing the same SQL under the same
+    gunicorn settings with careapp's tokens: a bare WSGI app (the most any Python web app could do here), and
+    a plain Flask app over SQLAlchemy Core (the most any app on careapp's stack could do here)."""
     families = len(plan.families)
     exact = (min(PLACES, families), families - min(PLACES, families))
-    table.add("burst: bare WSGI + same SQL bookings/s", f"{floor['rate']:.0f}")
-    table.add("burst: bare WSGI confirmed / waitlisted, in order",
-              f"{outcome['confirmed']} / {outcome['waitlisted']}, {outcome['in_order']}",
-              f"{exact[0]} / {exact[1]}, True", (outcome["confirmed"], outcome["waitlisted"]) == exact
-              and outcome["in_order"] and not floor["failed"])
-    table.add("burst: bare WSGI CPU ms per booking (as above)", _cpu(floor))
-    table.add("burst: ratio careapp / bare WSGI", f"{burst['rate'] / floor['rate']:.2f}")
-    table.add("burst: ratio bare WSGI / raw (the reachable best)", f"{floor['rate'] / raw['rate']:.2f}")
+    floors = {}
+    for app, name in (("bare", "bare WSGI"), ("flask", "Flask + SQLAlchemy Core")):
+        slot_id = new_slot(plan, now=datetime.now(timezone.utc))
+        floor = floors[app] = floor_burst(url, server.url, plan, slot_id, server.workers, folder, engine,
+                                          burst["tokens"], generator="lean", app=app)
+        outcome = check(engine, slot_id, floor["answers"])
+        table.add(f"burst: {name} + same SQL bookings/s", f"{floor['rate']:.0f}")
+        table.add(f"burst: {name} confirmed / waitlisted, in order",
+                  f"{outcome['confirmed']} / {outcome['waitlisted']}, {outcome['in_order']}",
+                  f"{exact[0]} / {exact[1]}, True", (outcome["confirmed"], outcome["waitlisted"]) == exact
+                  and outcome["in_order"] and not floor["failed"])
+        table.add(f"burst: {name} CPU ms per booking (as above)", _cpu(floor))
+    bare, flask = floors["bare"]["rate"], floors["flask"]["rate"]
+    table.add("burst: ratio careapp / bare WSGI", f"{burst['rate'] / bare:.2f}")
+    table.add("burst: ratio careapp / Flask + SQLAlchemy Core", f"{burst['rate'] / flask:.2f}")
+    table.add("burst: ratio bare WSGI / raw (the reachable best)", f"{bare / raw['rate']:.2f}")
+    table.add("burst: ratio Flask + SQLAlchemy Core / raw (best on careapp's stack)", f"{flask / raw['rate']:.2f}")
 
 
 def _cpu(figures: dict) -> str:
