@@ -180,9 +180,9 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
     booking a standing enrolment (``enrolment_id``), whose household agreed to it when enrolling.
 
     Every booking of a slot waits for the slot's lock, so the lock is held for as few statements as
-    possible: the slot with its service and partner, and the recipient, are read and checked before
-    it is taken (nothing here takes a lock on them, so reading them under the slot's lock was no
-    safer); under the lock the slot is read afresh, its checks made again (no statements: the rest is
+    possible: one statement reads the slot with its service and partner, and the member, and they are
+    checked before it is taken (nothing here takes a lock on them, so reading them under the slot's lock
+    was no safer); under the lock the slot is read afresh, its checks made again (no statements: the rest is
     in hand), and one statement counts what the decision needs. The rows read before the lock are kept
     over the commit that ends the request's read (``write_transaction(keep_read=True)``), so nothing is
     reloaded under the lock; the booking's own commit expires them as every commit does.
@@ -190,10 +190,7 @@ def book(slot_id: int, recipient_id: int, *, by: User | None, now: datetime,
     ``describe(booking, waitlist_position)`` (the API's answer, say) is made of the booking as written,
     before that commit: afterwards each of the booking, its slot, service and member would be read again.
     """
-    slot = _slot_with_service(slot_id)
-    recipient = db.session.get(CareRecipient, recipient_id)
-    if recipient is None:
-        raise NotFound(_("No such household member."))
+    slot, recipient = _slot_with_member(slot_id, recipient_id)
     if by is not None or enrolment_id is None:
         _require_household_access(by, recipient)
     service = slot.service  # held here: the identity map keeps a row only while something refers to it
@@ -252,18 +249,25 @@ def _insert_booking(**values) -> Booking:
 
 
 @cache
-def _slot_with_service_statement() -> sa.Select:
-    """Built once, like the counts' statement: every booking starts with it."""
-    return (sa.select(Slot).where(Slot.id == sa.bindparam("slot_id"))
-            .options(sa.orm.joinedload(Slot.service).joinedload(Service.partner)))
+def _slot_with_member_statement() -> sa.Select:
+    """Built once, like the counts' statement: every booking starts with it. The member is outer-joined on its
+    id alone, so a missing member still finds the slot (and is refused as missing)."""
+    return (sa.select(Slot, CareRecipient).join(Slot.service).join(Service.partner)
+            .outerjoin(CareRecipient, CareRecipient.id == sa.bindparam("recipient_id"))
+            .where(Slot.id == sa.bindparam("slot_id"))
+            .options(sa.orm.contains_eager(Slot.service).contains_eager(Service.partner)))
 
 
-def _slot_with_service(slot_id: int) -> Slot:
-    """The slot with its service and partner, in one statement (no lock)."""
-    slot = db.session.scalar(_slot_with_service_statement(), {"slot_id": slot_id})
-    if slot is None:
+def _slot_with_member(slot_id: int, recipient_id: int) -> tuple[Slot, CareRecipient]:
+    """The slot with its service and partner, and the member to book, in one statement (no lock)."""
+    row = db.session.execute(_slot_with_member_statement(), {"slot_id": slot_id,
+                                                             "recipient_id": recipient_id}).one_or_none()
+    if row is None:
         raise NotFound(_("No such slot."))
-    return slot
+    slot, recipient = row
+    if recipient is None:
+        raise NotFound(_("No such household member."))
+    return slot, recipient
 
 
 def _check_bookable_by(policy, slot: Slot, recipient: CareRecipient, now: datetime) -> None:

@@ -117,10 +117,10 @@ def write_transaction(*, guard: bool = True, keep_read: bool = False) -> Iterato
     with the lock in hand. ``guard=False`` exists only for the concurrency
     control test, which shows the race that the guard prevents.
 
-    ``keep_read=True`` keeps the rows the request has already read as they are over the commit that ends
-    its read, instead of reading them again at their next use, for a rule that reads and checks what it
-    depends on before taking its lock and re-reads the locked row itself (with :func:`lock_for_update`):
-    ``engine.book``, whose lock every booking of the slot waits for. The write's own commit expires
+    ``keep_read=True`` keeps the rows the request has already read (the API's user, say) as they are over the
+    commit that ends its read, instead of reading them again at their next use, for a rule that reads afresh
+    under its lock everything its decision depends on (with :func:`lock_for_update` or a locking statement of
+    its own): ``engine.book``, whose lock every booking of the slot waits for. The write's own commit expires
     everything as always, so nothing read before it is ever taken for current afterwards. On PostgreSQL
     (READ COMMITTED) such a rule's write goes on in the read's transaction instead of ending it: every
     statement there reads a fresh snapshot, and the lock is taken by the rule's own ``FOR UPDATE``, so the
