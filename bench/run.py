@@ -33,6 +33,16 @@ target on SQLite) and, at city scale, at most 1.5 x its p95 at district scale. O
     python bench/run.py --scale district --database postgresql://.../d --only pages --save district.json
     python bench/run.py --scale city --database postgresql://.../c --only pages --compare-with district.json
 
+Runs made apart see the machine at different moments, and a shared virtual machine's speed drifts (this
+one's by as much as twice, for seconds at a time). ``--compare-live URL`` (a filled district database) serves
+it too and fetches each page from both servers in turn, so both p95s come from the same moments; it adds
+each page's ratio measured side by side:
+
+    python bench/run.py --scale city --database postgresql://.../c --only pages --compare-live postgresql://.../d
+
+Before the pages, the coverage snapshot of each database timed is brought up to date, as the scheduler keeps
+it in production (the whole area's dashboard reads it).
+
 ``--only pages`` runs the pages alone (no burst, no scheduler; the web workers' memory is still read).
 ``--filled`` skips bench-data: the database was already filled by ``careapp bench-data --scale S --seed 1``
 (e.g. by an earlier run), to measure again after a change; init-db still brings its schema up to date.
@@ -50,6 +60,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -61,7 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from burst_floor import floor_burst, fresh_plan, new_slot  # noqa: E402
 from speed_burst import PLACES, check, fire, raw_burst  # noqa: E402
 from speed_common import Server, careapp_env, child_pids, free_port, run_careapp  # noqa: E402
-from speed_pages import run_pages  # noqa: E402
+from speed_pages import run_pages, run_pages_side_by_side  # noqa: E402
 
 MEMORY_TARGET_MB = 250
 RATIO_TARGET = 0.5
@@ -157,12 +169,18 @@ def _cpu(figures: dict) -> str:
 
 
 def pages_part(table: Table, server: Server, engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...],
-               runs: int) -> dict:
-    """Times the pages; returns their figures by page key (what ``--save`` writes)."""
-    print(f"pages: {runs} runs each", flush=True)
+               runs: int, beside: tuple[Server, sa.Engine] | None = None) -> tuple[dict, dict | None]:
+    """Times the pages; returns their figures by page key (what ``--save`` writes), and with ``beside`` (the
+    server and engine of ``--compare-live``) that server's figures too, each page timed on both in turn."""
+    print(f"pages: {runs} runs each" + (" (side by side with --compare-live)" if beside else ""), flush=True)
+    if beside is None:
+        timed, other = run_pages(server.url, engine, now, skip_slots, runs), None
+    else:
+        timed, other = run_pages_side_by_side([(server.url, engine, skip_slots), (beside[0].url, beside[1], ())],
+                                              now, runs)
     on_pg = engine.dialect.name == "postgresql"
     saved = {}
-    for key, label, path, figures in run_pages(server.url, engine, now, skip_slots, runs):
+    for key, label, path, figures in timed:
         print(f"  {path}: {label}, {figures['bytes']:,} bytes")
         p95 = figures["p95"]
         if on_pg:
@@ -173,23 +191,34 @@ def pages_part(table: Table, server: Server, engine: sa.Engine, now: datetime, s
             target, passed = "(PG only)", None
         table.add(f"page {path} p50 / p95 ms", f"{figures['p50']:.0f} / {p95:.0f}", target, passed)
         saved[key] = {"label": label, "path": path, **figures}
-    return saved
+    beside_pages = None if other is None else {key: {"label": label, "path": path, **figures}
+                                               for key, label, path, figures in other}
+    return saved, beside_pages
 
 
-def compare_part(table: Table, pages: dict, args, engine_name: str) -> None:
-    """city p95 / district p95 of each page, against a run saved with --save (normally district scale)."""
-    other = json.loads(Path(args.compare_with).read_text())
-    if other.get("database") != engine_name:
-        print(f"  note: {args.compare_with} was measured on {other.get('database')}, this run on {engine_name}")
+def compare_part(table: Table, pages: dict, scale: str, other_pages: dict, other_scale: str, how: str) -> None:
+    """This run's p95 / the other's of each page (normally city / district), ``how`` they were measured."""
     for key, figures in pages.items():
-        before = other.get("pages", {}).get(key)
+        before = other_pages.get(key)
         if not before:
-            table.add(f"page {key}: {args.scale} / {other.get('scale')} p95", "(not in file)")
+            table.add(f"page {key}: {scale} / {other_scale} p95", "(not in file)")
             continue
         ratio = figures["p95"] / before["p95"]
-        table.add(f"page {key}: {args.scale} / {other.get('scale')} p95",
+        table.add(f"page {key}: {scale} / {other_scale} p95 ({how})",
                   f"{figures['p95']:.0f} / {before['p95']:.0f} = {ratio:.2f}", f"<= {CITY_RATIO_TARGET}",
                   ratio <= CITY_RATIO_TARGET)
+
+
+def refresh_coverage(env: dict[str, str]) -> None:
+    """Bring the database's coverage snapshot up to date, as ``careapp scheduler`` keeps it in production
+    (every few minutes): the whole area's dashboard reads it, and a --filled database's is as old as its fill
+    (older than the dashboard takes, it works the figures out live)."""
+    code = ("from careapp import create_app\nfrom careapp.core.clock import now\n"
+            "from careapp.coverage.snapshot import refresh_coming_weeks\n"
+            "with create_app().app_context():\n    refresh_coming_weeks(now())\n")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"refreshing the coverage snapshot failed:\n{done.stderr[-3000:]}")
 
 
 def scheduler_part(table: Table, env: dict[str, str], folder: str) -> None:
@@ -243,6 +272,9 @@ def main() -> None:
     parser.add_argument("--save", metavar="FILE", help="write the page figures to this JSON file")
     parser.add_argument("--compare-with", metavar="FILE",
                         help="a JSON file of --save (a district run): report each page's p95 ratio to it")
+    parser.add_argument("--compare-live", metavar="URL",
+                        help="a filled district database (for a city run): serve it too and time "
+                             "each page on both servers in turn; report each page's p95 ratio")
     args = parser.parse_args()
     if args.filled and not args.database:
         parser.error("--filled needs --database (the SQLite default is a new temporary file)")
@@ -281,8 +313,10 @@ def run_all(table: Table, args, env: dict[str, str], url: str, folder: str) -> N
                 burst_part(table, server, engine, url, plan, folder)
             if args.only != "burst":
                 skip = (plan.slot_id, plan.raw_slot_id) if plan else ()
-                pages = pages_part(table, server, engine, now, skip, args.runs)
-                save_and_compare(table, args, url, pages)
+                refresh_coverage(env)
+                with serving_beside(args, folder) as beside:
+                    pages, beside_pages = pages_part(table, server, engine, now, skip, args.runs, beside)
+                save_and_compare(table, args, url, pages, beside_pages)
             web_peak = server.worker_peak_rss_mb()
         finally:
             server.stop()
@@ -294,17 +328,44 @@ def run_all(table: Table, args, env: dict[str, str], url: str, folder: str) -> N
         scheduler_part(table, env, folder)
 
 
+@contextmanager
+def serving_beside(args, folder: str) -> Iterator[tuple[Server, sa.Engine] | None]:
+    """With --compare-live URL: ``careapp serve`` on that (filled) database too, and an engine on it."""
+    if not args.compare_live:
+        yield None
+        return
+    from careapp.config import database_url
+
+    beside_folder = tempfile.mkdtemp(prefix="careapp-speed-beside-", dir=folder)
+    env = careapp_env(args.compare_live, beside_folder)
+    run_careapp(env, "init-db")  # only brings its schema up to date
+    refresh_coverage(env)
+    engine = sa.create_engine(database_url(args.compare_live))
+    server = Server(env, args.workers, f"{beside_folder}/serve.log")
+    try:
+        yield server, engine
+    finally:
+        server.stop()
+        engine.dispose()
+
+
 def engine_label(url: str) -> str:
     return "PostgreSQL" if url.startswith("postgres") else "SQLite"
 
 
-def save_and_compare(table: Table, args, url: str, pages: dict) -> None:
+def save_and_compare(table: Table, args, url: str, pages: dict, beside_pages: dict | None) -> None:
     if args.save:
         Path(args.save).write_text(json.dumps({"scale": args.scale, "database": engine_label(url),
                                                "measured_at": datetime.now(timezone.utc).isoformat(),
                                                "runs": args.runs, "pages": pages}, indent=2) + "\n")
     if args.compare_with:
-        compare_part(table, pages, args, engine_label(url))
+        other = json.loads(Path(args.compare_with).read_text())
+        if other.get("database") != engine_label(url):
+            print(f"  note: {args.compare_with} was measured on {other.get('database')}, this run on "
+                  f"{engine_label(url)}")
+        compare_part(table, pages, args.scale, other.get("pages", {}), other.get("scale"), "measured apart")
+    if beside_pages is not None:
+        compare_part(table, pages, args.scale, beside_pages, "district", "side by side")
 
 
 if __name__ == "__main__":

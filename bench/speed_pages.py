@@ -3,8 +3,9 @@
 Each page is fetched by a ``requests.Session`` logged in through the login form (session cookie), once to
 warm up and then ``runs`` times one after another; p50 and p95 in milliseconds. Each page has a key (``home``,
 ``finder``, ``roster``, ``kitchen``, ``coverage``, ``coverage_community``) that names it whatever objects the
-scale picked, so the figures of a district run and a city run can be put side by side (``bench/run.py --save`` /
-``--compare-with``).
+scale picked, so the figures of a district run and a city run can be put side by side: measured apart
+(``bench/run.py --save`` / ``--compare-with``), or together (``--compare-live``: each page fetched from both
+servers in turn).
 """
 from __future__ import annotations
 
@@ -75,20 +76,44 @@ def pages(engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...]) -> list
 
 
 def time_page(base_url: str, login: str, path: str, runs: int) -> dict:
-    session = log_in(base_url, login)
-    times = []
+    return time_side_by_side([(base_url, login, path)], runs)[0]
+
+
+def time_side_by_side(targets: list[tuple[str, str, str]], runs: int) -> list[dict]:
+    """Each (base_url, login, path) fetched ``runs`` times after a warm-up, the targets in turn (A, B, A, B...):
+    pages compared with each other (city and district) are measured over the same moments, so a machine
+    whose speed drifts (a shared virtual machine's does, by as much as twice) slows them alike."""
+    sessions = [log_in(base_url, login) for base_url, login, _path in targets]
+    times: list[list[float]] = [[] for _ in targets]
+    sizes = [0] * len(targets)
     for run in range(runs + 1):
-        started = time.perf_counter()
-        answer = session.get(f"{base_url}{path}", timeout=120, allow_redirects=False)
-        elapsed = (time.perf_counter() - started) * 1000
-        if answer.status_code != 200:
-            raise SystemExit(f"GET {path} as {login}: {answer.status_code}")
-        if run:  # the first is the warm-up
-            times.append(elapsed)
-    return {"p50": percentile(times, 0.5), "p95": percentile(times, 0.95), "bytes": len(answer.content)}
+        for index, ((base_url, login, path), session) in enumerate(zip(targets, sessions)):
+            started = time.perf_counter()
+            answer = session.get(f"{base_url}{path}", timeout=120, allow_redirects=False)
+            elapsed = (time.perf_counter() - started) * 1000
+            if answer.status_code != 200:
+                raise SystemExit(f"GET {path} as {login}: {answer.status_code}")
+            if run:  # the first is the warm-up
+                times[index].append(elapsed)
+            sizes[index] = len(answer.content)
+    return [{"p50": percentile(each, 0.5), "p95": percentile(each, 0.95), "bytes": size}
+            for each, size in zip(times, sizes)]
 
 
 def run_pages(base_url: str, engine: sa.Engine, now: datetime, skip_slots: tuple[int, ...], runs: int) -> list:
     """[(key, label, path, {"p50", "p95", "bytes"})] for each page."""
     return [(key, label, path, time_page(base_url, login, path, runs))
             for key, label, login, path in pages(engine, now, skip_slots)]
+
+
+def run_pages_side_by_side(sites: list[tuple[str, sa.Engine, tuple[int, ...]]], now: datetime, runs: int) -> list:
+    """As :func:`run_pages` for several servers, each (base_url, engine, skip_slots), each page timed on all
+    of them in turn (:func:`time_side_by_side`): [[(key, label, path, figures)] per server]."""
+    chosen = [pages(engine, now, skip) for _url, engine, skip in sites]
+    out: list[list] = [[] for _ in sites]
+    for same_page in zip(*chosen):
+        figures = time_side_by_side([(url, login, path) for (url, _e, _s), (_k, _l, login, path)
+                                     in zip(sites, same_page)], runs)
+        for index, ((key, label, _login, path), each) in enumerate(zip(same_page, figures)):
+            out[index].append((key, label, path, each))
+    return out
