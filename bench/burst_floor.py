@@ -10,7 +10,9 @@ gap to the raw SQL loop is careapp's own, and floor / raw how much any Python HT
 The framework floor (``flask_application``) is the same booking, the same SQL, as a plain Flask app over
 SQLAlchemy Core (no ORM, no careapp: no checks, no audit, no notification, no i18n), under the same gunicorn
 settings: the most any app built on careapp's stack (Flask, SQLAlchemy) could do here. Framework floor / raw
-is the ceiling of careapp / raw.
+is the ceiling of careapp / raw. The app floor (``careapp_core_application``, part ``appfloor``) is careapp's
+own app answering the booking with the same SQL through its session's connection: what careapp's request
+layer leaves before any of its booking rules.
 
     python bench/burst_floor.py --database postgresql://root@127.0.0.1/bench_d --repeat 3
 
@@ -129,6 +131,61 @@ def flask_application():
     return app
 
 
+def careapp_core_application():
+    """The app floor: careapp's own app (its settings, session, sign-in, language and headers on every request)
+    with the framework floor's booking, the same SQL through its session's connection, answering the booking
+    requests (gunicorn ``burst_floor:careapp_core_application()``). The gap from the framework floor is
+    careapp's request layer; the gap from here to careapp is its booking: the ORM, the rules, the audit."""
+    import sqlalchemy as sa
+    from flask import jsonify, request
+
+    from careapp import create_app
+    from careapp.core.db import db
+    from careapp.extensions import csrf
+
+    app = create_app()
+    token_sql, count_sql, insert_sql = (sa.text(_named(sql)) for sql in (TOKEN_SQL, COUNT_SQL, INSERT_SQL))
+    lock_sql = sa.text("SELECT capacity FROM slot WHERE id = :slot FOR UPDATE")
+    tally_sql = sa.text("UPDATE slot SET booked_count = booked_count + 1 WHERE id = :slot")
+
+    @csrf.exempt
+    def book(slot_id: int):
+        authorization = request.headers.get("Authorization", "")
+        recipient_id = request.get_json()["recipient_id"]
+        now = datetime.now(timezone.utc)
+        token = hashlib.sha256(authorization[7:].encode()).hexdigest()
+        connection = db.session.connection()
+        user_id = connection.execute(token_sql, {"token": token, "now": now}).scalar()
+        if user_id is None:
+            return jsonify({"error": "bad_token"}), 401
+        capacity = connection.execute(lock_sql, {"slot": slot_id}).scalar_one()
+        confirmed, waiting = connection.execute(count_sql, {"slot": slot_id}).one()
+        status, order = ("confirmed", None) if confirmed < capacity else ("waitlisted", waiting + 1)
+        booking_id = connection.execute(insert_sql, {"slot": slot_id, "recipient": recipient_id, "status": status,
+                                                     "order": order, "user": user_id, "now": now}).scalar_one()
+        if status == "confirmed":
+            connection.execute(tally_sql, {"slot": slot_id})
+        db.session.commit()
+        return jsonify({"id": booking_id, "slot_id": slot_id, "recipient_id": recipient_id, "status": status,
+                        "waitlist_position": order}), 201
+
+    app.add_url_rule("/bench-floor/slots/<int:slot_id>/bookings", "bench_floor_book", book, methods=["POST"])
+    careapp_wsgi = app.wsgi_app
+
+    def routed(environ, start_response):
+        # careapp's booking URL, answered by the floor's view: the load generator's requests are unchanged.
+        parts = environ["PATH_INFO"].split("/")  # /api/v1/slots/<id>/bookings
+        if environ["REQUEST_METHOD"] == "POST" and len(parts) == 6 and parts[5] == "bookings":
+            environ["PATH_INFO"] = f"/bench-floor/slots/{parts[4]}/bookings"
+        return careapp_wsgi(environ, start_response)
+
+    app.wsgi_app = routed
+    with app.app_context():
+        db.session.connection()  # the worker's connection is open before the burst, as careapp's is
+        db.session.remove()
+    return app
+
+
 def _named(sql: str) -> str:
     """A statement above in SQLAlchemy's ``:name`` parameters (for the framework floor)."""
     names = iter(_PARAMETERS[sql])
@@ -148,18 +205,22 @@ def _answer(start_response, status: str, body: dict):
 # --- serving it and firing the burst at it ---
 
 # What gunicorn serves for each floor: the bare WSGI app, or the plain Flask app over SQLAlchemy Core.
-FLOOR_APPS = {"bare": "burst_floor:application", "flask": "burst_floor:flask_application()"}
+FLOOR_APPS = {"bare": "burst_floor:application", "flask": "burst_floor:flask_application()",
+              "careapp-core": "burst_floor:careapp_core_application()"}
 
 
 class FloorServer(GunicornProcess):
     """gunicorn serving a floor's app (``FLOOR_APPS``) with careapp serve's settings (sync workers, ``workers``
     of them)."""
 
-    # Both floor apps answer 404 to anything but a booking: that they answer at all is the sign.
+    # The bare and framework floors answer 404 to anything but a booking: that they answer at all is the sign.
+    # The app floor is careapp's app: its sign-in page.
     name, ready_status, ready_timeout = "the floor's gunicorn", 404, 30.0
 
     def __init__(self, url: str, workers: int, log_path: str, app: str = "bare"):
         self.app = FLOOR_APPS[app]
+        if app == "careapp-core":
+            self.ready_path, self.ready_status = "/login", 200
         super().__init__(workers, log_path, {**os.environ, "BURST_FLOOR_DATABASE_URL": url})
 
     def command(self) -> list[str]:
@@ -250,7 +311,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2 * len(os.sched_getaffinity(0)))
     parser.add_argument("--parts", default="careapp,floor,raw",
-                        help="comma-separated: careapp, floor (bare WSGI), flask (the framework floor), raw; with "
+                        help="comma-separated: careapp, floor (bare WSGI), flask (the framework floor), appfloor "
+                             "(careapp's app, the same SQL), raw; with "
                              "-lean (careapp-lean...): the lean generator")
     parser.add_argument("--base", metavar="DIR", help="a second careapp server importing careapp from DIR (another "
                                                        "version of it, to compare back to back): parts base, base-lean")
@@ -293,9 +355,10 @@ def main() -> None:
                                        on_ready=_profiler(args.profile, target.process.pid, f"{part}-{run + 1}"),
                                        tokens=tokens, generator=generator)
                         tokens = figures["tokens"]
-                    elif kind in ("floor", "flask"):
+                    elif kind in ("floor", "flask", "appfloor"):
+                        app = {"floor": "bare", "flask": "flask", "appfloor": "careapp-core"}[kind]
                         figures = floor_burst(args.database, server.url, plan, slot_id, args.workers, folder, engine,
-                                              tokens, generator, app="bare" if kind == "floor" else "flask")
+                                              tokens, generator, app=app)
                         tokens = figures["tokens"]
                     else:
                         figures = raw_burst(args.database, slot_id, [r for _, r in plan.families], args.workers)

@@ -14,9 +14,9 @@ it with ``careapp serve`` (gunicorn, 2 workers per core, CAREAPP_RATE_LIMITS=off
    CPU ms per booking (web workers / generator / database), then from the database: 50 confirmed, 450
    waitlisted, in arrival order. The same 500 bookings as bare SQL transactions (lock the slot, count,
    insert, tally, commit) on a fresh 50-place slot, as many at once as gunicorn has workers; the ratio
-   careapp / raw. On PostgreSQL also the two floors (bench/burst_floor.py): the same burst through a bare
-   WSGI app, and through a plain Flask app over SQLAlchemy Core, each doing the same SQL under the same
-   gunicorn settings; the ratios careapp / floor and floor / raw.
+   careapp / raw. On PostgreSQL also the three floors (bench/burst_floor.py): the same burst through a bare
+   WSGI app, through a plain Flask app over SQLAlchemy Core, and through careapp's own app answering the
+   booking with that SQL, each under the same gunicorn settings; the ratios careapp / floor and floor / raw.
 2. Pages (bench/speed_pages.py): p50/p95 of five pages through HTTP against the same server, each logged in
    with the login form's session cookie; the coverage dashboard twice: for the whole area (its default) and
    for one community.
@@ -139,13 +139,15 @@ def burst_part(table: Table, server: Server, engine: sa.Engine, url: str, plan, 
 
 def floor_part(table: Table, server: Server, engine: sa.Engine, url: str, plan, folder: str, burst: dict,
                raw: dict) -> None:
-    """The same burst through the two floors of bench/burst_floor.py, each doing the same SQL under the same
-    gunicorn settings with careapp's tokens: a bare WSGI app (the most any Python web app could do here), and
-    a plain Flask app over SQLAlchemy Core (the most any app on careapp's stack could do here)."""
+    """The same burst through the three floors of bench/burst_floor.py, each doing the same SQL under the same
+    gunicorn settings with careapp's tokens: a bare WSGI app (the most any Python web app could do here), a
+    plain Flask app over SQLAlchemy Core (the most any app on careapp's stack could do here) and careapp's own
+    app answering the booking with that SQL (what careapp's request layer leaves before its booking rules)."""
     families = len(plan.families)
     exact = (min(PLACES, families), families - min(PLACES, families))
     floors = {}
-    for app, name in (("bare", "bare WSGI"), ("flask", "Flask + SQLAlchemy Core")):
+    for app, name in (("bare", "bare WSGI"), ("flask", "Flask + SQLAlchemy Core"),
+                      ("careapp-core", "careapp's app, Core")):
         slot_id = new_slot(plan, now=datetime.now(timezone.utc))
         floor = floors[app] = floor_burst(url, server.url, plan, slot_id, server.workers, folder, engine,
                                           burst["tokens"], generator="lean", app=app)
@@ -156,11 +158,13 @@ def floor_part(table: Table, server: Server, engine: sa.Engine, url: str, plan, 
                   f"{exact[0]} / {exact[1]}, True", (outcome["confirmed"], outcome["waitlisted"]) == exact
                   and outcome["in_order"] and not floor["failed"])
         table.add(f"burst: {name} CPU ms per booking (as above)", _cpu(floor))
-    bare, flask = floors["bare"]["rate"], floors["flask"]["rate"]
+    bare, flask, app_floor = (floors[app]["rate"] for app in ("bare", "flask", "careapp-core"))
     table.add("burst: ratio careapp / bare WSGI", f"{burst['rate'] / bare:.2f}")
     table.add("burst: ratio careapp / Flask + SQLAlchemy Core", f"{burst['rate'] / flask:.2f}")
     table.add("burst: ratio bare WSGI / raw (the reachable best)", f"{bare / raw['rate']:.2f}")
     table.add("burst: ratio Flask + SQLAlchemy Core / raw (best on careapp's stack)", f"{flask / raw['rate']:.2f}")
+    table.add("burst: ratio careapp's app, Core / raw (careapp's request layer, no rules)",
+              f"{app_floor / raw['rate']:.2f}")
 
 
 def _cpu(figures: dict) -> str:
