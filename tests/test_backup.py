@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,13 @@ def run(app, *args: str):
     """The command as `careapp ...` runs it against ``app``'s database."""
     with app.app_context():
         return app.test_cli_runner().invoke(args=list(args))
+
+
+def run_ok(app, *args: str):
+    """The command as :func:`run` runs it, which must succeed (its output is the failure's message)."""
+    result = run(app, *args)
+    assert result.exit_code == 0, result.output
+    return result
 
 
 def refused(result, message: str) -> bool:
@@ -214,16 +222,16 @@ def test_a_backup_is_consistent_while_careapp_writes(app, small, target, tmp_pat
         made = run(app, "backup", str(backup))
         writer.rollback()
     assert made.exit_code == 0, made.output
-    assert run(target, "restore", str(backup)).exit_code == 0
+    run_ok(target, "restore", str(backup))
     with engine_of(target).connect() as connection:
         assert connection.execute(sa.select(Community.__table__.c.name)).scalars().all() == ["旭日天都社区"]
 
 
 def test_replace_swaps_a_database_for_the_backup(app, clock, small, target, tmp_path):
     backup = tmp_path / "careapp.backup"
-    assert run(app, "backup", str(backup)).exit_code == 0
+    run_ok(app, "backup", str(backup))
     original = table_rows(db.engine)
-    assert run(target, "init-db").exit_code == 0
+    run_ok(target, "init-db")
     with target.app_context():
         make_user(Role.admin, clock.now(), login="other@zhelu.example")
         db.session.remove()
@@ -245,8 +253,8 @@ def _users(app) -> list:
 
 def test_a_damaged_backup_changes_nothing_even_with_replace(app, small, target, tmp_path):
     backup = tmp_path / "careapp.backup"
-    assert run(app, "backup", str(backup)).exit_code == 0
-    assert run(target, "restore", str(backup)).exit_code == 0
+    run_ok(app, "backup", str(backup))
+    run_ok(target, "restore", str(backup))
     before = table_rows(engine_of(target))
     damaged = tmp_path / "damaged.backup"
     data = bytearray(backup.read_bytes())
@@ -290,7 +298,7 @@ def test_a_backup_of_an_older_schema_is_restored_with_the_advice_to_upgrade(app,
     older = migrations(app).get_revision(migrations(app).get_current_head()).down_revision
     backup = tmp_path / "older.backup"
     with schema_revision(older):
-        assert run(app, "backup", str(backup)).exit_code == 0
+        run_ok(app, "backup", str(backup))
     result = run(target, "restore", str(backup))
     assert result.exit_code == 0, result.output
     assert f"older schema ({older})" in result.output and "careapp init-db" in result.output
@@ -299,7 +307,7 @@ def test_a_backup_of_an_older_schema_is_restored_with_the_advice_to_upgrade(app,
 def test_a_backup_from_a_newer_careapp_is_refused(app, small, target, tmp_path):
     backup = tmp_path / "newer.backup"
     with schema_revision("fffffffffff0"):
-        assert run(app, "backup", str(backup)).exit_code == 0
+        run_ok(app, "backup", str(backup))
     result = run(target, "restore", str(backup))
     assert refused(result, "schema fffffffffff0, which this version of careapp does not know"), result.output
     assert sa.inspect(engine_of(target)).get_table_names() == []
@@ -339,7 +347,7 @@ def test_backup_never_overwrites_a_file_unless_told(app, small, tmp_path):
     assert "--overwrite" in result.output
     assert backup.read_bytes() == b"last night's backup"
 
-    assert run(app, "backup", "--overwrite", str(backup)).exit_code == 0
+    run_ok(app, "backup", "--overwrite", str(backup))
     assert backup.read_bytes()[:5] in (b"SQLit", b"PGDMP")
 
 
@@ -400,7 +408,7 @@ def test_client_programs_older_than_the_server_are_refused(app, small, tmp_path,
 @postgresql_only
 def test_restore_waits_for_other_sessions_to_go(app, small, target, tmp_path):
     backup = tmp_path / "careapp.backup"
-    assert run(app, "backup", str(backup)).exit_code == 0
+    run_ok(app, "backup", str(backup))
     with target.app_context():
         url = db.engine.url
     other = sa.create_engine(url)
@@ -414,12 +422,31 @@ def test_restore_waits_for_other_sessions_to_go(app, small, target, tmp_path):
 
 
 @postgresql_only
+def test_a_session_that_is_closing_does_not_refuse_a_restore(app, small, target, tmp_path):
+    """A session closing as the restore starts (as this process's own, disposed of just before it counts)
+    is still listed until its server process exits: the restore waits for it to go instead of refusing."""
+    backup = tmp_path / "careapp.backup"
+    run_ok(app, "backup", str(backup))
+    with target.app_context():
+        url = db.engine.url
+    closing_soon = sa.create_engine(url, poolclass=sa.pool.NullPool).connect()
+    closer = threading.Timer(0.5, closing_soon.close)
+    closer.start()
+    try:
+        run_ok(target, "restore", str(backup))
+    finally:
+        closer.join()
+    with target.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
+
+
+@postgresql_only
 def test_a_restore_that_fails_half_way_changes_nothing(app, small, target, tmp_path, monkeypatch):
     """pg_restore dies after writing part of the restore script (a bad disk, a killed process): the old
     database, already dropped inside the restore's transaction, comes back whole."""
     backup = tmp_path / "careapp.backup"
-    assert run(app, "backup", str(backup)).exit_code == 0
-    assert run(target, "restore", str(backup)).exit_code == 0
+    run_ok(app, "backup", str(backup))
+    run_ok(target, "restore", str(backup))
     before = table_rows(engine_of(target))
     real = shutil.which("pg_restore")
     tools = tmp_path / "bin"

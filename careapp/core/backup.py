@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, closing
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ POSTGRESQL_HEADER = b"PGDMP"
 ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # How long a PostgreSQL restore waits for other sessions' locks before it gives up, changing nothing.
 RESTORE_LOCK_TIMEOUT = "30s"
+# How long a restore waits for sessions that are closing to leave before it counts them as connected.
+SESSIONS_CLOSING_SECONDS = 3.0
 # A backup file is only read, and nothing writes it meanwhile: no locks, and no -wal or -shm file made beside
 # it (a plain copy of a database in WAL mode would otherwise get both).
 READ_BACKUP = "mode=ro&immutable=1"
@@ -389,9 +392,7 @@ def _pg_restore(engine: sa.Engine, path: Path, *, replace: bool) -> None:
     tools = _tools(engine, "pg_restore", "psql")
     engine.dispose()  # so that the sessions counted below are not this process's own idle ones
     with engine.connect() as connection:
-        others = connection.exec_driver_sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalar()
+        others = _other_sessions(connection)
         schema = connection.exec_driver_sql("SELECT current_schema()").scalar()
     if others:
         sessions = "1 other session is" if others == 1 else f"{others} other sessions are"
@@ -413,6 +414,22 @@ def _pg_restore(engine: sa.Engine, path: Path, *, replace: bool) -> None:
         raise BackupRefused(f"The restore failed, so nothing was changed: {load_errors}")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("ANALYZE")  # pg_restore leaves the planner no statistics
+
+
+def _other_sessions(connection: sa.Connection) -> int:
+    """How many other sessions are connected to the database, once those closing have gone: a session closed
+    a moment ago (this process's own, just disposed of) stays listed until its server process has exited,
+    which on a busy machine took long enough to refuse a restore that nothing else was using."""
+    deadline = time.monotonic() + SESSIONS_CLOSING_SECONDS
+    while True:
+        # The server keeps what a transaction first read of pg_stat_activity until the transaction ends.
+        connection.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+        others = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalar()
+        if not others or time.monotonic() >= deadline:
+            return others
+        time.sleep(0.1)
 
 
 def _relay(dump_args: list[str], psql_args: list[str], opening: str, env: dict[str, str]
