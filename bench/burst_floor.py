@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -97,34 +98,17 @@ def flask_application():
     """The framework floor: the same booking as :func:`application`, the same SQL, in a plain Flask app over
     SQLAlchemy Core (gunicorn ``burst_floor:flask_application()``). Every statement is built once."""
     import sqlalchemy as sa
-    from flask import Flask, jsonify, request
+    from flask import Flask, jsonify
 
     parts = urlsplit(os.environ["BURST_FLOOR_DATABASE_URL"])
     engine = sa.create_engine(f"postgresql+psycopg://{parts.netloc}{parts.path}", pool_size=1)
-    token_sql, count_sql, insert_sql = (sa.text(_named(sql)) for sql in (TOKEN_SQL, COUNT_SQL, INSERT_SQL))
-    lock_sql = sa.text("SELECT capacity FROM slot WHERE id = :slot FOR UPDATE")
-    tally_sql = sa.text("UPDATE slot SET booked_count = booked_count + 1 WHERE id = :slot")
     app = Flask(__name__)
 
     @app.post("/api/v1/slots/<int:slot_id>/bookings")
     def book(slot_id: int):
-        authorization = request.headers.get("Authorization", "")
-        recipient_id = request.get_json()["recipient_id"]
-        now = datetime.now(timezone.utc)
-        token = hashlib.sha256(authorization[7:].encode()).hexdigest()
         with engine.begin() as connection:
-            user_id = connection.execute(token_sql, {"token": token, "now": now}).scalar()
-            if user_id is None:
-                return jsonify({"error": "bad_token"}), 401
-            capacity = connection.execute(lock_sql, {"slot": slot_id}).scalar_one()
-            confirmed, waiting = connection.execute(count_sql, {"slot": slot_id}).one()
-            status, order = ("confirmed", None) if confirmed < capacity else ("waitlisted", waiting + 1)
-            booking_id = connection.execute(insert_sql, {"slot": slot_id, "recipient": recipient_id, "status": status,
-                                                         "order": order, "user": user_id, "now": now}).scalar_one()
-            if status == "confirmed":
-                connection.execute(tally_sql, {"slot": slot_id})
-        return jsonify({"id": booking_id, "slot_id": slot_id, "recipient_id": recipient_id, "status": status,
-                        "waitlist_position": order}), 201
+            answer, status = _core_booking(connection, slot_id)
+        return jsonify(answer), status
 
     with engine.connect():
         pass  # the worker's connection is open before the burst, as careapp's is
@@ -136,38 +120,19 @@ def careapp_core_application():
     with the framework floor's booking, the same SQL through its session's connection, answering the booking
     requests (gunicorn ``burst_floor:careapp_core_application()``). The gap from the framework floor is
     careapp's request layer; the gap from here to careapp is its booking: the ORM, the rules, the audit."""
-    import sqlalchemy as sa
-    from flask import jsonify, request
+    from flask import jsonify
 
     from careapp import create_app
     from careapp.core.db import db
     from careapp.extensions import csrf
 
     app = create_app()
-    token_sql, count_sql, insert_sql = (sa.text(_named(sql)) for sql in (TOKEN_SQL, COUNT_SQL, INSERT_SQL))
-    lock_sql = sa.text("SELECT capacity FROM slot WHERE id = :slot FOR UPDATE")
-    tally_sql = sa.text("UPDATE slot SET booked_count = booked_count + 1 WHERE id = :slot")
 
     @csrf.exempt
     def book(slot_id: int):
-        authorization = request.headers.get("Authorization", "")
-        recipient_id = request.get_json()["recipient_id"]
-        now = datetime.now(timezone.utc)
-        token = hashlib.sha256(authorization[7:].encode()).hexdigest()
-        connection = db.session.connection()
-        user_id = connection.execute(token_sql, {"token": token, "now": now}).scalar()
-        if user_id is None:
-            return jsonify({"error": "bad_token"}), 401
-        capacity = connection.execute(lock_sql, {"slot": slot_id}).scalar_one()
-        confirmed, waiting = connection.execute(count_sql, {"slot": slot_id}).one()
-        status, order = ("confirmed", None) if confirmed < capacity else ("waitlisted", waiting + 1)
-        booking_id = connection.execute(insert_sql, {"slot": slot_id, "recipient": recipient_id, "status": status,
-                                                     "order": order, "user": user_id, "now": now}).scalar_one()
-        if status == "confirmed":
-            connection.execute(tally_sql, {"slot": slot_id})
+        answer, status = _core_booking(db.session.connection(), slot_id)
         db.session.commit()
-        return jsonify({"id": booking_id, "slot_id": slot_id, "recipient_id": recipient_id, "status": status,
-                        "waitlist_position": order}), 201
+        return jsonify(answer), status
 
     app.add_url_rule("/bench-floor/slots/<int:slot_id>/bookings", "bench_floor_book", book, methods=["POST"])
     careapp_wsgi = app.wsgi_app
@@ -186,8 +151,41 @@ def careapp_core_application():
     return app
 
 
+def _core_booking(connection, slot_id: int) -> tuple[dict, int]:
+    """The booking of :func:`application` in SQLAlchemy Core on ``connection`` (in a transaction the caller
+    commits), for the Flask request in hand: (the answer, its HTTP status)."""
+    from flask import request
+
+    token_sql, lock_sql, count_sql, insert_sql, tally_sql = _core_statements()
+    recipient_id = request.get_json()["recipient_id"]
+    now = datetime.now(timezone.utc)
+    token = hashlib.sha256(request.headers.get("Authorization", "")[7:].encode()).hexdigest()
+    user_id = connection.execute(token_sql, {"token": token, "now": now}).scalar()
+    if user_id is None:
+        return {"error": "bad_token"}, 401
+    capacity = connection.execute(lock_sql, {"slot": slot_id}).scalar_one()
+    confirmed, waiting = connection.execute(count_sql, {"slot": slot_id}).one()
+    status, order = ("confirmed", None) if confirmed < capacity else ("waitlisted", waiting + 1)
+    booking_id = connection.execute(insert_sql, {"slot": slot_id, "recipient": recipient_id, "status": status,
+                                                 "order": order, "user": user_id, "now": now}).scalar_one()
+    if status == "confirmed":
+        connection.execute(tally_sql, {"slot": slot_id})
+    return {"id": booking_id, "slot_id": slot_id, "recipient_id": recipient_id, "status": status,
+            "waitlist_position": order}, 201
+
+
+@cache
+def _core_statements() -> tuple:
+    """The floor's statements as SQLAlchemy text, built once: token, lock, count, insert, tally."""
+    import sqlalchemy as sa
+
+    return (sa.text(_named(TOKEN_SQL)), sa.text("SELECT capacity FROM slot WHERE id = :slot FOR UPDATE"),
+            sa.text(_named(COUNT_SQL)), sa.text(_named(INSERT_SQL)),
+            sa.text("UPDATE slot SET booked_count = booked_count + 1 WHERE id = :slot"))
+
+
 def _named(sql: str) -> str:
-    """A statement above in SQLAlchemy's ``:name`` parameters (for the framework floor)."""
+    """A statement above in SQLAlchemy's ``:name`` parameters (for the Core floors)."""
     names = iter(_PARAMETERS[sql])
     return re.sub(r"%s", lambda _: f":{next(names)}", sql)
 
